@@ -1,0 +1,143 @@
+"""Streaming image download: temp file first, renamed by the caller only after every check passed."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from PIL import Image, UnidentifiedImageError
+
+from .errors import FetchError
+from .http import PoliteClient
+
+# Every temporary download starts with this, so a later run can sweep what a killed run left behind.
+PARTIAL_PREFIX = ".partial-"
+CHUNK_BYTES = 64 * 1024
+ACCEPTED_CONTENT_TYPES = ("application/octet-stream", "binary/octet-stream", "")
+
+# Magic bytes -> (file extension, Pillow format name). Checked on the first bytes of the body.
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpg", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "png", "PNG"),
+    (b"GIF87a", "gif", "GIF"),
+    (b"GIF89a", "gif", "GIF"),
+    (b"II*\x00", "tif", "TIFF"),
+    (b"MM\x00*", "tif", "TIFF"),
+)
+SNIFF_BYTES = 12
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 50 * 1024 * 1024
+    min_side: int = 512
+
+
+@dataclass
+class Downloaded:
+    temp_path: Path
+    sha256: str
+    extension: str
+    width: int
+    height: int
+    size_bytes: int
+    content_type: str
+
+
+def sniff_format(head: bytes) -> tuple[str, str] | None:
+    """(extension, Pillow format) for the leading bytes of a supported image, else None."""
+    for magic, extension, pillow_format in _SIGNATURES:
+        if head.startswith(magic):
+            return extension, pillow_format
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp", "WEBP"
+    return None
+
+
+def decode_fully(path: Path, expected_format: str) -> tuple[int, int]:
+    """Decode every pixel (verify() alone misses truncated scan data); returns (width, height)."""
+    try:
+        with Image.open(path) as image:
+            if image.format != expected_format:
+                raise FetchError("not-an-image", f"bytes say {expected_format}, Pillow says {image.format}")
+            image.load()
+            return image.size
+    except Image.DecompressionBombError as exc:
+        raise FetchError("too-large", str(exc)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FetchError("undecodable", str(exc)) from None
+
+
+def _media_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def download_image(
+    client: PoliteClient,
+    url: str,
+    directory: Path,
+    limits: ImageLimits,
+    headers: dict | None = None,
+) -> Downloaded:
+    """Fetch ``url`` (robots.txt honoured) into a hidden temp file in ``directory`` and validate it.
+
+    On any failure the temp file is removed before the error propagates, so nothing partial stays.
+    """
+
+    def consume(response: requests.Response) -> Downloaded:
+        media_type = _media_type(response)
+        if not media_type.startswith("image/") and media_type not in ACCEPTED_CONTENT_TYPES:
+            raise FetchError("not-an-image", f"content type {media_type}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:
+            raise FetchError("too-large", f"{declared} bytes declared, limit {limits.max_bytes}")
+        handle, temp_name = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=directory)
+        temp_path = Path(temp_name)
+        try:
+            return _stream_and_check(response, handle, temp_path, media_type, limits, client)
+        except BaseException:
+            temp_path.unlink(missing_ok=True)
+            raise
+
+    return client.call(url, consume, headers=headers, robots=True, stream=True)
+
+
+def _stream_and_check(response, handle, temp_path, media_type, limits, client) -> Downloaded:
+    deadline = time.monotonic() + client.settings.download_timeout
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    detected = None
+    with os.fdopen(handle, "wb") as sink:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise FetchError("too-large", f"more than {limits.max_bytes} bytes")
+            if detected is None:
+                head += chunk[: SNIFF_BYTES - len(head)]
+                if len(head) >= SNIFF_BYTES:
+                    detected = _require_format(head, media_type)
+            if time.monotonic() > deadline:
+                raise FetchError("timeout", f"download took over {client.settings.download_timeout:g} s")
+            digest.update(chunk)
+            sink.write(chunk)
+        sink.flush()
+        os.fsync(sink.fileno())
+    if detected is None:
+        detected = _require_format(head, media_type)
+    extension, pillow_format = detected
+    width, height = decode_fully(temp_path, pillow_format)
+    if min(width, height) < limits.min_side:
+        raise FetchError("too-small", f"{width}x{height}, minimum side {limits.min_side}")
+    return Downloaded(temp_path, digest.hexdigest(), extension, width, height, size, media_type)
+
+
+def _require_format(head: bytes, media_type: str) -> tuple[str, str]:
+    detected = sniff_format(head)
+    if detected is None:
+        raise FetchError("not-an-image", f"unrecognised leading bytes (content type {media_type or 'none'})")
+    return detected
