@@ -1,0 +1,155 @@
+"""Evaluate a trained generator (or a folder of images) against a real dataset.
+
+    python -m keras_gans.evaluate --run runs/NAME --data DIR --metrics fid,kid,pr,diversity --num 5000
+    python -m keras_gans.evaluate --fake samples/ --data DIR --metrics fid,kid --out metrics.json
+
+Prints a table (or one JSON object with --json) and writes metrics.json in the run folder (with
+--fake, to --out if given). Every feature-space figure names its extractor, e.g. FID(effnet-lite0).
+See docs/evaluation.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from keras_gans.metrics.evaluation import METRIC_HELP, METRICS
+    from keras_gans.metrics.extractors import DEFAULT_EXTRACTOR, EXTRACTORS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_gans.evaluate",
+        description=__doc__.split("\n\n")[0],
+        epilog="metrics: " + "; ".join(f"{name}: {METRIC_HELP[name]}" for name in METRICS),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder holding generator.keras (and classes.json)")
+    source.add_argument("--generator", help="a generator .keras file (instead of --run)")
+    source.add_argument("--fake", help="a folder of generated images (instead of --run)")
+    parser.add_argument("--data", required=True, help="folder of real images (class sub-folders for conditional models)")
+    parser.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from {','.join(METRICS)} (default fid,kid)")
+    parser.add_argument("--num", type=int, default=5000, help="generated images to evaluate (default 5000)")
+    parser.add_argument("--num-real", type=int, default=None, help="real images to use (default: all)")
+    parser.add_argument("--extractor", choices=EXTRACTORS, default=DEFAULT_EXTRACTOR,
+                        help=f"feature extractor (default {DEFAULT_EXTRACTOR}, works offline)")
+    parser.add_argument("--inception-weights", help="Keras InceptionV3 (no top) weights file for --extractor inception")
+    parser.add_argument("--truncation-psi", type=float, default=1.0, help="truncation for sampling (default 1.0: none)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=32, help="generator batch size")
+    parser.add_argument("--no-cache", action="store_true", help="recompute the real features instead of using the cache")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--out", help="where to write metrics.json (default: the run folder; nothing with --fake)")
+    return parser
+
+
+class UsageError(Exception):
+    pass
+
+
+def _load_generator(run: str | None, generator_path: str | None):
+    try:
+        from keras_gans.generation import load_generator
+    except ImportError:
+        load_generator = None
+    if run is not None:
+        run_dir = Path(run)
+        if not run_dir.is_dir():
+            raise UsageError(f"--run {run}: no such folder")
+        if not (run_dir / "generator.keras").is_file():
+            raise UsageError(f"--run {run}: no generator.keras in it (has training finished?)")
+    elif not Path(generator_path).is_file():
+        raise UsageError(f"--generator {generator_path}: no such file")
+    try:
+        if load_generator is not None:
+            return load_generator(run=run, generator_path=generator_path)
+        import keras
+
+        import keras_gans  # noqa: F401 - registers the custom layers
+
+        path = Path(generator_path) if generator_path else Path(run) / "generator.keras"
+        model = keras.saving.load_model(path, safe_mode=True)
+        classes_file = path.parent / "classes.json"
+        class_names = json.loads(classes_file.read_text()) if classes_file.is_file() else []
+        return model, list(class_names)
+    except UsageError:
+        raise
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback
+        raise UsageError(f"cannot load the generator: {type(error).__name__}: {error}") from None
+
+
+def run_evaluation(args) -> dict:
+    import numpy as np
+
+    from keras_gans.metrics.evaluation import evaluate, parse_metrics, sample_generator
+    from keras_gans.metrics.extractors import get_extractor
+    from keras_gans.metrics.real_data import load_images, real_features, scan_folder
+
+    metrics = parse_metrics(args.metrics)
+    if args.num < 2:
+        raise UsageError("--num must be at least 2")
+    real_folder = scan_folder(args.data)  # fail fast on a wrong path, before loading models
+    out_dir = None
+    if args.fake:
+        fake_folder = scan_folder(args.fake)
+        chosen = np.sort(np.random.default_rng(args.seed).choice(
+            len(fake_folder.paths), min(args.num, len(fake_folder.paths)), replace=False))
+        fake_images, kept = load_images([fake_folder.paths[i] for i in chosen], None)
+        fake_labels = fake_folder.labels[chosen[kept]] if fake_folder.class_names else None
+        fake_classes = fake_folder.class_names
+        if args.out:
+            out_dir = Path(args.out).parent
+    else:
+        generator, fake_classes = _load_generator(args.run, args.generator)
+        fake_images, fake_labels = sample_generator(
+            generator, args.num, fake_classes, seed=args.seed, truncation_psi=args.truncation_psi,
+            batch_size=args.batch_size,
+        )
+        out_dir = Path(args.out).parent if args.out else Path(args.run or Path(args.generator).parent)
+    if len(fake_images) < 2:
+        raise UsageError("fewer than 2 generated images could be read")
+    extractor = get_extractor(args.extractor, args.inception_weights)
+    real = real_features(real_folder.root, extractor, resolution=fake_images.shape[1], max_images=args.num_real,
+                         use_cache=not args.no_cache, progress=not args.json)
+    result = evaluate(metrics, real, fake_images, extractor, fake_labels=fake_labels, fake_class_names=fake_classes,
+                      out_dir=out_dir, seed=args.seed)
+    result["source"] = {"run": args.run, "generator": args.generator, "fake": args.fake,
+                        "truncation_psi": args.truncation_psi, "seed": args.seed}
+    return result
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from keras_gans.metrics.effnet_lite import WeightsUnavailable
+    from keras_gans.metrics.evaluation import MetricError, format_table, write_json_atomic
+    from keras_gans.metrics.real_data import DataError
+
+    try:
+        result = run_evaluation(args)
+    except (UsageError, DataError, MetricError, WeightsUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    written = None
+    target = Path(args.out) if args.out else (Path(args.run) / "metrics.json" if args.run else None)
+    if target is not None:
+        try:
+            written = write_json_atomic(target, result)
+        except OSError as error:
+            print(f"error: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table(result))
+        if written:
+            print(f"wrote {written}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Metrics during training: every ``every_kimg`` thousand real images shown, sample the engine's
+EMA generator, compute the requested metrics against the (cached) real features, log them to
+TensorBoard under ``<run_dir>/logs/metrics`` and keep ``<run_dir>/best.keras``, the generator at
+its best value of the first metric listed (written atomically: temp file + os.replace).
+
+The engine (``self.model``) must expose ``ema_generator`` and ``images_seen`` (a variable
+counting real images shown).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .evaluation import evaluate, parse_metrics, primary_figure, sample_generator, write_json_atomic
+
+
+class MetricsCallback(keras.callbacks.Callback):
+    """Evaluate the EMA generator every ``every_kimg`` kimg of training.
+
+    Args:
+        real_data: a folder of real images, or a prepared ``RealFeatures``.
+        metrics: names from ``keras_gans.metrics.evaluation.METRICS``; the first one picks best.keras.
+        every_kimg: evaluation interval in thousands of real images shown.
+        extractor: extractor name (``effnet-lite0``, ``inception``) or a ``FeatureExtractor``.
+        run_dir: the run folder (logs/metrics, best.keras, metrics_history.jsonl).
+        num_samples: generated images per evaluation.
+        class_names: the generator's classes (conditional models), [] otherwise.
+        resolution: the generator's output size (default: read from the generator on first use).
+    """
+
+    def __init__(
+        self,
+        real_data,
+        metrics=("fid", "kid"),
+        every_kimg: float = 50,
+        extractor="effnet-lite0",
+        run_dir=".",
+        num_samples: int = 5000,
+        class_names=None,
+        resolution: int | None = None,
+        max_real: int | None = None,
+        inception_weights=None,
+        seed: int = 0,
+        verbose: int = 1,
+        evaluate_at_end: bool = True,
+    ):
+        super().__init__()
+        self.metrics = parse_metrics(metrics)
+        if every_kimg <= 0:
+            raise ValueError("every_kimg must be positive")
+        self.real_data = real_data
+        self.every_images = int(round(every_kimg * 1000))
+        self.extractor_spec = extractor
+        self.inception_weights = inception_weights
+        self.run_dir = Path(run_dir)
+        self.num_samples = int(num_samples)
+        self.class_names = list(class_names or [])
+        self.resolution = resolution
+        self.max_real = max_real
+        self.seed = seed
+        self.verbose = verbose
+        self.evaluate_at_end = evaluate_at_end
+        self.best = None
+        self.history: list[dict] = []
+        self._extractor = None
+        self._real = None
+        self._writer = None
+        self._next = None
+        self._last_evaluated = None
+
+    # -- lazy set-up (the extractor and real features cost time; build them on first use) --
+    def _prepare(self, generator):
+        from .extractors import get_extractor
+        from .real_data import RealFeatures, real_features
+
+        if self._extractor is None:
+            self._extractor = get_extractor(self.extractor_spec, self.inception_weights)
+        if self._real is None:
+            if isinstance(self.real_data, RealFeatures):
+                self._real = self.real_data
+            else:
+                resolution = self.resolution or int(generator.outputs[0].shape[1])
+                self._real = real_features(self.real_data, self._extractor, resolution, max_images=self.max_real)
+        if self._writer is None:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(str(self.run_dir / "logs" / "metrics"))
+
+    def _images_seen(self) -> int:
+        return int(keras.ops.convert_to_numpy(self.model.images_seen))
+
+    def on_train_begin(self, logs=None):
+        seen = self._images_seen()
+        self._next = (seen // self.every_images + 1) * self.every_images
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._next is None:
+            self.on_train_begin()
+        seen = self._images_seen()
+        if seen >= self._next:
+            self._next = (seen // self.every_images + 1) * self.every_images
+            self.evaluate_now(seen)
+
+    def on_train_end(self, logs=None):
+        if self.evaluate_at_end:
+            seen = self._images_seen()
+            if seen and seen != self._last_evaluated:
+                self.evaluate_now(seen)
+
+    def evaluate_now(self, images_seen: int | None = None) -> dict:
+        import tensorflow as tf
+
+        generator = self.model.ema_generator
+        self._prepare(generator)
+        images_seen = self._images_seen() if images_seen is None else int(images_seen)
+        images, labels = sample_generator(generator, self.num_samples, self.class_names, seed=self.seed)
+        result = evaluate(
+            self.metrics, self._real, images, self._extractor, fake_labels=labels,
+            fake_class_names=self.class_names, out_dir=None, seed=self.seed,
+        )
+        kimg = images_seen / 1000
+        result["kimg"] = kimg
+        self._last_evaluated = images_seen
+        with self._writer.as_default():
+            for name, value in result["figures"].items():
+                tf.summary.scalar(name, value, step=int(round(kimg)))
+            self._writer.flush()
+        self.history.append({"kimg": kimg, **result["figures"]})
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "metrics_history.jsonl", "a") as stream:
+            stream.write(json.dumps({"kimg": kimg, "figures": result["figures"], "warnings": result["warnings"]}) + "\n")
+        name, higher = primary_figure(self.metrics[0], self._extractor.label)
+        value = result["figures"].get(name)
+        improved = value is not None and np.isfinite(value) and (
+            self.best is None or (value > self.best if higher else value < self.best)
+        )
+        if improved:
+            self.best = float(value)
+            self._save_best(generator, {"kimg": kimg, "metric": name, "value": float(value)})
+        if self.verbose:
+            figures = ", ".join(f"{k} {v:.4g}" for k, v in result["figures"].items())
+            print(f"\n[metrics @ {kimg:.1f} kimg] {figures}" + (" (best so far)" if improved else ""))
+            for message in result["warnings"]:
+                print(f"[metrics] WARNING: {message}")
+        return result
+
+    def _save_best(self, generator, info: dict):
+        target = self.run_dir / "best.keras"
+        handle, temp = tempfile.mkstemp(dir=self.run_dir, prefix=".best.", suffix=".keras")
+        os.close(handle)
+        try:
+            generator.save(temp)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        write_json_atomic(self.run_dir / "best.json", info)
