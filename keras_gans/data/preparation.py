@@ -293,10 +293,9 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
             label = None
             stem = "__".join(_safe_component(p) for p in parts)
         stem = stem.rsplit(".", 1)[0]
-        metadata = manifest_records.get(rel)
+        # The sidecar (<stem>.json) describes the file best; else the scraper manifest's line.
         sidecar = _read_json((src / rel).with_suffix(".json"))
-        if isinstance(sidecar, dict):
-            metadata = {**(metadata or {}), **sidecar}
+        metadata = sidecar if isinstance(sidecar, dict) else manifest_records.get(rel)
         items.append(SourceItem(rel, label, stat.st_size, stat.st_mtime_ns, stem, metadata))
 
     # Two sources may map to one output stem (a.jpg and a.png): keep their extensions apart.
