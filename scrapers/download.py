@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,39 @@ def decode_fully(path: Path, expected_format: str) -> tuple[int, int]:
         raise FetchError("undecodable", str(exc)) from None
 
 
+class _Deadline:
+    """Bounds a whole download: a server that drips one byte per read-timeout would never trip it.
+
+    A blocked socket read cannot be interrupted from its own thread, so a timer shuts the socket
+    down, which makes the read return; the caller then reports a timeout.
+    """
+
+    def __init__(self, response: requests.Response, seconds: float):
+        self.expired = False
+        self._response = response
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        connection = getattr(self._response.raw, "connection", None)
+        sock = getattr(connection, "sock", None)
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            else:
+                self._response.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+
+
 def _media_type(response: requests.Response) -> str:
     return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
@@ -98,7 +132,13 @@ def download_image(
         handle, temp_name = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=directory)
         temp_path = Path(temp_name)
         try:
-            return _stream_and_check(response, handle, temp_path, media_type, limits, client)
+            with _Deadline(response, client.settings.download_timeout) as deadline:
+                try:
+                    return _stream_and_check(response, handle, temp_path, media_type, limits)
+                except Exception:
+                    if deadline.expired:
+                        raise FetchError("timeout", f"download took over {client.settings.download_timeout:g} s") from None
+                    raise
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
@@ -106,8 +146,7 @@ def download_image(
     return client.call(url, consume, headers=headers, robots=True, stream=True)
 
 
-def _stream_and_check(response, handle, temp_path, media_type, limits, client) -> Downloaded:
-    deadline = time.monotonic() + client.settings.download_timeout
+def _stream_and_check(response, handle, temp_path, media_type, limits) -> Downloaded:
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -121,8 +160,6 @@ def _stream_and_check(response, handle, temp_path, media_type, limits, client) -
                 head += chunk[: SNIFF_BYTES - len(head)]
                 if len(head) >= SNIFF_BYTES:
                     detected = _require_format(head, media_type)
-            if time.monotonic() > deadline:
-                raise FetchError("timeout", f"download took over {client.settings.download_timeout:g} s")
             digest.update(chunk)
             sink.write(chunk)
         sink.flush()

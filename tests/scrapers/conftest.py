@@ -75,7 +75,7 @@ class FakeServer:
             self.data[f"met_object_{object_file.stem.rsplit('_', 1)[1]}"] = json.loads(object_file.read_text())
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     # ----- helpers for tests ---------------------------------------------------------------------
     @property
@@ -106,6 +106,10 @@ class FakeServer:
                 return True
             time.sleep(0.05)
         return False
+
+    @staticmethod
+    def fixture_text(name: str) -> str:
+        return fixture_text(name)
 
     def image_bytes(self, path: str) -> bytes:
         return make_image(self.image_alias.get(path, path), self.image_size)
@@ -162,6 +166,21 @@ class FakeServer:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     server.release.wait(action.get("seconds", 30))
+                    self.close_connection = True
+                elif action.get("drip"):
+                    body = server.image_bytes(path)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for start in range(0, len(body), 16):
+                        if server.release.wait(0.05):
+                            break
+                        try:
+                            self.wfile.write(body[start:start + 16])
+                            self.wfile.flush()
+                        except OSError:
+                            break
                     self.close_connection = True
                 elif action.get("html"):
                     page = b"<!DOCTYPE html><html><body>Access denied</body></html>"
