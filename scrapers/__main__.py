@@ -53,6 +53,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be positive: 0")
+    return value
+
+
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive_int, required=True,
                         help="images to collect per genre (label), over all sources, counting earlier runs")
@@ -64,9 +71,9 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--contact", help=f"contact URL or e-mail put in the default User-Agent (default {PROJECT_URL})")
     net.add_argument("--min-interval", type=_non_negative_float, metavar="SECONDS",
                      help="seconds between requests to one host, replacing each source's published default")
-    net.add_argument("--timeout", type=_non_negative_float, default=30.0, metavar="SECONDS",
+    net.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="connect and read timeout per request (default 30)")
-    net.add_argument("--download-timeout", type=_non_negative_float, default=300.0, metavar="SECONDS",
+    net.add_argument("--download-timeout", type=_positive_float, default=300.0, metavar="SECONDS",
                      help="time limit for one whole image download (default 300)")
     net.add_argument("--retries", type=int, default=4, help="retries on timeouts, connection errors, 5xx, 429")
     net.add_argument("--backoff-base", type=_non_negative_float, default=1.0, metavar="SECONDS",

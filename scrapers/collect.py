@@ -136,6 +136,10 @@ class Collector:
         except (SourceError, FetchError) as exc:
             self._give_up(run, str(exc))
             return False
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A reply whose shape changed must cost one source, not the whole run.
+            self._give_up(run, f"unexpected reply ({type(exc).__name__}: {exc})")
+            return False
         outcome = self.process(candidate, genre, folder, run)
         if outcome == DONE:
             bar.update(1)

@@ -137,3 +137,16 @@ def test_summary_reports_counts(scrape, capsys):
     out = capsys.readouterr().out
     assert "summary: 2 downloaded; skipped 1 (not-public-domain 1); failed 0" in out
     assert "cityscape: 2/10 in the manifest" in out
+
+
+def test_progress_bars_per_source_go_to_stderr(server, tmp_path, capsys):
+    from scrapers.__main__ import main
+
+    code = main([
+        "paintings", "--genre", "cityscape", "--source", "met,cleveland", "--limit", "10",
+        "--min-interval", "0", "--min-size", "32", "--out", str(tmp_path / "out"), *server.base_url_args(),
+    ])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "cityscape met" in captured.err and "cityscape cleveland" in captured.err
+    assert "summary: 3 downloaded" in captured.out

@@ -167,3 +167,10 @@ def test_a_source_whose_downloads_keep_failing_is_given_up(scrape, server, capsy
     result = run_met(scrape, "--max-consecutive-failures", "2")
     assert "source skipped: met (2 items in a row failed)" in capsys.readouterr().out
     assert result.done() == []
+
+
+def test_a_reply_with_an_unexpected_shape_costs_only_that_source(scrape, server, capsys):
+    server.data["artic_search"] = ["not", "an", "object"]
+    result = scrape("paintings", "--genre", "landscape", "--source", "artic,met", "--limit", "10")
+    assert result.code == 0 and result.done() == ["met-436535", "met-438101"]
+    assert "source skipped: artic (unexpected reply" in capsys.readouterr().out
