@@ -29,7 +29,6 @@ class Manifest:
         self.records: dict[str, dict] = {}
         self._owner_by_sha: dict[str, str] = {}
         self._done_by_genre: Counter = Counter()
-        self._load()
         self._file = open(self.path, "a", encoding="utf-8")
         try:
             # Two runs appending to one manifest would interleave and double-download; refuse the second.
@@ -37,10 +36,9 @@ class Manifest:
         except OSError:
             self._file.close()
             raise UserError(f"another scrapers run is using {self.path}") from None
+        self._load()
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
         data = self.path.read_bytes()
         good_end = 0
         position = 0

@@ -2,7 +2,7 @@
 import pytest
 
 from scrapers.__main__ import main
-from scrapers.errors import FetchError, UserError
+from scrapers.errors import FetchError
 from scrapers.http import ClientSettings, PoliteClient, parse_retry_after
 from scrapers.naming import item_key, safe_id
 from scrapers.urls import SourceUrls, parse_base_url

@@ -1,8 +1,6 @@
 """End-to-end runs of every source against the fixture server: what lands on disk and in the manifest."""
 import json
 
-import pytest
-
 
 def test_met_keeps_public_domain_and_writes_sidecars(scrape, server):
     result = scrape("paintings", "--genre", "cityscape", "--source", "met", "--limit", "10")
