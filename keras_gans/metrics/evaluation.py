@@ -80,7 +80,8 @@ def _fallback_generate(generator, num, seed=0, truncation_psi=1.0, class_index=N
             labels = rng.integers(0, classes, num).astype(np.int32)
         inputs.append(labels)
     out = [
-        np.asarray(generator([x[start:start + batch_size] for x in inputs], training=False))
+        np.asarray(generator([x[start:start + batch_size] for x in inputs] if len(inputs) > 1
+                             else inputs[0][start:start + batch_size], training=False))
         for start in range(0, num, batch_size)
     ]
     return _to_uint8(np.concatenate(out))
