@@ -255,7 +255,17 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
     unsupported: list[str] = []
     metadata_files = 0
     manifests: list[Path] = []
+    visited: set[tuple[int, int]] = set()
     for root, dirs, files in os.walk(src, followlinks=True):
+        try:
+            stat = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (stat.st_dev, stat.st_ino) in visited:  # a symlink loop: do not walk it again
+            dirs[:] = []
+            continue
+        visited.add((stat.st_dev, stat.st_ino))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):
@@ -278,6 +288,7 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
     for manifest in manifests:
         _index_manifest(manifest, src, manifest_records)
 
+    images.sort(key=lambda entry: entry[0])
     nested = any("/" in rel for rel, _ in images)
     items: list[SourceItem] = []
     outside: list[str] = []
@@ -303,6 +314,16 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
     for item in items:
         if stems[item.output_stem.lower()] > 1:
             item.output_stem += "-" + Path(item.rel).suffix.lower().lstrip(".")
+    # Anything still clashing (case-insensitive file systems included) gets a counter, in
+    # sorted source order, so names stay deterministic.
+    taken: set[str] = set()
+    for item in items:
+        stem, number = item.output_stem, 1
+        while stem.lower() in taken:
+            number += 1
+            stem = f"{item.output_stem}-{number}"
+        item.output_stem = stem
+        taken.add(stem.lower())
     classes = sorted({item.label for item in items if item.label is not None})
     return SourceScan(items, unsupported, outside, metadata_files, classes)
 
@@ -312,10 +333,15 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
 _WORKER: dict = {}
 
 
-def _init_worker(options: dict, cascade_path: str | None) -> None:
+def _init_worker(options: dict, cascade_path: str | None, in_pool: bool = False) -> None:
+    if in_pool:
+        # Ctrl-C reaches the whole process group: the parent stops the pool and explains;
+        # workers ignoring it avoids one traceback per worker.
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.clear()
     _WORKER["options"] = options
-    _WORKER["dst"] = None
     if cascade_path:
         from .faces import AnimeFaceDetector
 
@@ -445,7 +471,11 @@ class _Journal:
     def append(self, record: dict) -> None:
         if self._handle is None:
             # A killed run may have left a partial last line: start ours on a fresh line.
-            needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not self.path.read_bytes().endswith(b"\n")
+            needs_newline = False
+            if self.path.exists() and self.path.stat().st_size > 0:
+                with open(self.path, "rb") as existing:
+                    existing.seek(-1, os.SEEK_END)
+                    needs_newline = existing.read(1) != b"\n"
             self._handle = open(self.path, "a", encoding="utf-8")
             if needs_newline:
                 self._handle.write("\n")
@@ -494,7 +524,7 @@ def _run_jobs(
             context = multiprocessing.get_context("spawn")
         workers = min(options.workers, len(jobs))
         chunksize = max(1, min(8, len(jobs) // (workers * 8)))
-        pool = context.Pool(workers, initializer=_init_worker, initargs=(per_file, cascade_path))
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(per_file, cascade_path, True))
         try:
             for record in pool.imap_unordered(process_source, jobs, chunksize=chunksize):
                 yield record

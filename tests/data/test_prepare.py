@@ -197,14 +197,16 @@ def test_labels_none_flattens_and_pad_keeps_the_whole_image(tmp_path):
     src = tmp_path / "src"
     save(pattern(1, (80, 40)), src / "a" / "wide.png")
     save(pattern(2), src / "b" / "deep" / "square.png")
+    save(pattern(3), src / "a__wide.png")  # flattens onto the same name as a/wide.png
     dst = tmp_path / "dst"
     run(src, dst, labels="none", crop="pad", background=(0, 0, 0))
     manifest = {e["source"]: e for e in read_jsonl(dst / "manifest.jsonl")}
-    assert manifest["a/wide.png"]["path"] == "a__wide.png"
+    assert manifest["a/wide.png"]["path"] == "a__wide-png.png"
+    assert manifest["a__wide.png"]["path"] == "a__wide-png-2.png"
     assert manifest["b/deep/square.png"]["path"] == "b__deep__square.png"
     assert manifest["a/wide.png"]["label"] is None and manifest["a/wide.png"]["class_index"] == -1
     assert manifest["a/wide.png"]["crop_box"] == [0, -20, 80, 60]
-    with Image.open(dst / "a__wide.png") as output:
+    with Image.open(dst / "a__wide-png.png") as output:
         array = np.asarray(output)
     assert array[:6].max() < 10 and array[-6:].max() < 10  # black bars above and below
     assert [p.name for p in dst.iterdir() if p.is_dir() and not p.name.startswith(".")] == []
