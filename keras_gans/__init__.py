@@ -1,0 +1,13 @@
+"""keras_gans: generative adversarial networks that paint, in Keras 3.
+
+Importing the package registers every custom layer, so
+``keras.saving.load_model(path, safe_mode=True)`` loads any saved generator.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from keras_gans import layers  # noqa: E402,F401  (registers the serializable layers)
+
+__version__ = "0.1.0"

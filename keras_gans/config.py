@@ -1,0 +1,229 @@
+"""Model configurations, the registry of models and presets, and config resolution.
+
+Every model file defines a dataclass deriving from :class:`GANConfig`, registers itself with
+:func:`register_model` and its presets with :func:`register_preset`. A run's configuration is
+resolved in this order (later wins): the model's defaults or a preset, then a TOML/JSON file,
+then command-line flags.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+class ConfigError(ValueError):
+    """A configuration the user asked for that cannot be built (unknown name, bad value)."""
+
+
+@dataclass
+class GANConfig:
+    """What the training engine needs to know about any model.
+
+    Model files subclass this with their architecture fields; the engine reads only these.
+    """
+
+    resolution: int = 64
+    channels: int = 3
+    latent_dim: int = 128
+    conditional: bool = False
+    num_classes: int = 0  # filled from the dataset's class folders when conditional
+    batch_size: int = 16
+    # Loss pair name from keras_gans.losses.LOSS_PAIRS and the optimizers.
+    loss: str = "nonsaturating"
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    adam_beta1: float = 0.0
+    adam_beta2: float = 0.99
+    adam_epsilon: float = 1e-8
+    # Penalties. r1_weight multiplies the batch mean of ||grad D(x)||^2 (StyleGAN's gamma / 2);
+    # with lazy regularization it is applied every r1_interval D steps, scaled by the interval.
+    r1_weight: float = 0.0
+    r1_interval: int = 1
+    gradient_penalty: str = "none"  # "wgan-gp" | "dragan" | "none"
+    gradient_penalty_weight: float = 10.0
+    drift_weight: float = 0.0
+    n_critic: int = 1
+    # Generator averaging and style-based extras (ignored by models without mapping network).
+    ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
+    ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)
+    style_mixing_prob: float = 0.0
+    w_avg_beta: float = 0.995
+    # Execution.
+    mixed_precision: bool = False  # mixed_bfloat16 compute, float32 variables
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_NAME_OF_CONFIG.get(type(self), type(self).__name__)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    config_class: type
+    build_generator: Callable[[Any], Any]
+    build_discriminator: Callable[[Any], Any]
+    description: str = ""
+
+
+MODELS: dict[str, ModelEntry] = {}
+MODEL_NAME_OF_CONFIG: dict[type, str] = {}
+PRESETS: dict[str, tuple[str, Callable[[], GANConfig], str]] = {}
+
+
+def register_model(name, config_class, build_generator, build_discriminator, description=""):
+    MODELS[name] = ModelEntry(name, config_class, build_generator, build_discriminator, description)
+    MODEL_NAME_OF_CONFIG[config_class] = name
+
+
+def register_preset(name: str, model: str, make_config: Callable[[], GANConfig], description: str):
+    PRESETS[name] = (model, make_config, description)
+
+
+def _ensure_models_imported():
+    import keras_gans.models  # noqa: F401  (registers every model and preset)
+
+
+def get_model(name: str) -> ModelEntry:
+    _ensure_models_imported()
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def preset_config(name: str) -> GANConfig:
+    _ensure_models_imported()
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name][1]()
+
+
+def config_fields(config_class) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(config_class)}
+
+
+def _coerce(name: str, value, annotation):
+    """Turn a value from a file or the command line into the field's declared type."""
+    hints = annotation if not isinstance(annotation, str) else None
+    origin = typing.get_origin(hints)
+    args = typing.get_args(hints)
+    if hints is None:
+        return value
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        for candidate in args:
+            if candidate is type(None):
+                continue
+            try:
+                return _coerce(name, value, candidate)
+            except (ValueError, TypeError):
+                continue
+        raise ConfigError(f"{name}: cannot read {value!r} as {hints}")
+    if origin in (tuple, list):
+        items = value.split(",") if isinstance(value, str) else list(value)
+        item_type = args[0] if args else str
+        return tuple(_coerce(name, item.strip() if isinstance(item, str) else item, item_type) for item in items)
+    try:
+        if hints is bool:
+            if isinstance(value, str):
+                lowered = value.lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if hints in (int, float, str):
+            if hints is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return hints(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: {value!r} is not a valid {hints.__name__}") from None
+    return value
+
+
+def apply_overrides(config: GANConfig, overrides: dict[str, Any], source: str) -> GANConfig:
+    """A copy of ``config`` with ``overrides`` applied; unknown keys are an error naming ``source``."""
+    hints = typing.get_type_hints(type(config))
+    fields = config_fields(type(config))
+    changes = {}
+    for key, value in overrides.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            raise ConfigError(
+                f"{source}: {type(config).__name__} has no setting {key!r}; "
+                f"known settings: {', '.join(sorted(fields))}"
+            )
+        changes[name] = _coerce(name, value, hints.get(name))
+    return dataclasses.replace(config, **changes)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Settings from a TOML or JSON file (a flat table; a [model] or [config] table also works)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
+    except Exception as error:  # both parsers raise their own error types
+        raise ConfigError(f"cannot parse {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table of settings at the top level")
+    for table in ("model", "config"):
+        if isinstance(data.get(table), dict):
+            data = {**{k: v for k, v in data.items() if k != table}, **data[table]}
+    return data
+
+
+def config_to_dict(config: GANConfig) -> dict[str, Any]:
+    values = dataclasses.asdict(config)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def config_from_dict(model: str, values: dict[str, Any]) -> GANConfig:
+    entry = get_model(model)
+    return apply_overrides(entry.config_class(), values, source=f"saved {model} config")
+
+
+def config_differences(old: GANConfig, new: GANConfig) -> list[str]:
+    """Human-readable lines for every setting that differs (model name included)."""
+    lines = []
+    if type(old) is not type(new):
+        lines.append(f"model: {old.model_name} -> {new.model_name}")
+        return lines
+    old_values, new_values = config_to_dict(old), config_to_dict(new)
+    for key in old_values:
+        if old_values[key] != new_values[key]:
+            lines.append(f"{key}: {old_values[key]!r} -> {new_values[key]!r}")
+    return lines
+
+
+def format_config(config: GANConfig, title: str | None = None) -> str:
+    values = config_to_dict(config)
+    width = max(len(k) for k in values)
+    head = title or f"{config.model_name} configuration"
+    lines = [head, "-" * len(head)]
+    lines += [f"{key.ljust(width)}  {value}" for key, value in values.items()]
+    return "\n".join(lines)
+
+
+def list_presets() -> list[tuple[str, str, str]]:
+    _ensure_models_imported()
+    return [(name, model, description) for name, (model, _, description) in sorted(PRESETS.items())]
+
+
+def default_field(value):
+    """A dataclass default for mutable values (tuples are fine as plain defaults)."""
+    return field(default_factory=lambda: value)

@@ -1,0 +1,123 @@
+"""GAN losses and penalties as small pure functions, each named after the paper that introduced it.
+
+Logits are the raw discriminator outputs of shape (batch, 1) or (batch,). Losses return scalars
+(means over the batch); penalties return one value per sample so that the engine decides the
+weighting and the schedule.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def _flat(logits):
+    return tf.reshape(tf.cast(logits, tf.float32), [-1])
+
+
+# --- Goodfellow et al. 2014, "Generative Adversarial Nets" -------------------------------------
+
+def logistic_discriminator_loss(real_logits, fake_logits):
+    """Binary cross-entropy of D: -log D(x) - log(1 - D(G(z))) (Goodfellow et al. 2014, eq. 1)."""
+    return tf.reduce_mean(tf.nn.softplus(-_flat(real_logits))) + tf.reduce_mean(
+        tf.nn.softplus(_flat(fake_logits))
+    )
+
+
+def nonsaturating_generator_loss(fake_logits):
+    """-log D(G(z)), the non-saturating generator loss (Goodfellow et al. 2014, sec. 3)."""
+    return tf.reduce_mean(tf.nn.softplus(-_flat(fake_logits)))
+
+
+# --- Mao et al. 2017, "Least Squares Generative Adversarial Networks" -----------------------------
+
+def least_squares_discriminator_loss(real_logits, fake_logits, real_target=1.0, fake_target=-1.0):
+    """LSGAN discriminator loss (Mao et al. 2017, eq. 2): mean squared error to the targets.
+
+    The StyleGAN article's Keras code trains D with ``mse`` against +1 for reals and -1 for
+    fakes, which is LSGAN with a=-1, b=1.
+    """
+    return tf.reduce_mean(tf.square(_flat(real_logits) - real_target)) + tf.reduce_mean(
+        tf.square(_flat(fake_logits) - fake_target)
+    )
+
+
+def least_squares_generator_loss(fake_logits, target=1.0):
+    """LSGAN generator loss (Mao et al. 2017, eq. 2) with c = ``target``."""
+    return tf.reduce_mean(tf.square(_flat(fake_logits) - target))
+
+
+# --- Lim & Ye 2017, "Geometric GAN"; Miyato et al. 2018 -----------------------------------------
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss for D (Lim & Ye 2017; used by SN-GAN, Miyato et al. 2018, eq. 16)."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - _flat(real_logits))) + tf.reduce_mean(
+        tf.nn.relu(1.0 + _flat(fake_logits))
+    )
+
+
+def hinge_generator_loss(fake_logits):
+    """-D(G(z)), the generator side of the hinge loss (Lim & Ye 2017)."""
+    return -tf.reduce_mean(_flat(fake_logits))
+
+
+# --- Arjovsky et al. 2017, "Wasserstein GAN" --------------------------------------------------------
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """Critic loss D(G(z)) - D(x) (Arjovsky et al. 2017, alg. 1)."""
+    return tf.reduce_mean(_flat(fake_logits)) - tf.reduce_mean(_flat(real_logits))
+
+
+def wasserstein_generator_loss(fake_logits):
+    """Generator loss -D(G(z)) (Arjovsky et al. 2017, alg. 1)."""
+    return -tf.reduce_mean(_flat(fake_logits))
+
+
+# --- Penalties -------------------------------------------------------------------------------------
+
+def _squared_gradient_norm(gradients):
+    axes = list(range(1, len(gradients.shape)))
+    return tf.reduce_sum(tf.square(tf.cast(gradients, tf.float32)), axis=axes)
+
+
+def r1_penalty(real_gradients):
+    """||grad_x D(x)||^2 per real sample (Mescheder et al. 2018, "Which Training Methods for GANs
+    do actually Converge?", eq. 9). The engine multiplies by gamma / 2."""
+    return _squared_gradient_norm(real_gradients)
+
+
+def safe_norm(squared_norm, epsilon: float = 1e-12):
+    """sqrt with a finite gradient at zero (the plain sqrt's gradient is infinite there)."""
+    return tf.sqrt(squared_norm + epsilon)
+
+
+def wgan_gp_penalty(interpolate_gradients, target: float = 1.0):
+    """(||grad D(x_hat)|| - 1)^2 per sample on random interpolates (Gulrajani et al. 2017,
+    "Improved Training of Wasserstein GANs", alg. 1)."""
+    return tf.square(safe_norm(_squared_gradient_norm(interpolate_gradients)) - target)
+
+
+def dragan_penalty(perturbed_gradients, target: float = 1.0):
+    """(||grad D(x + delta)|| - 1)^2 per sample around perturbed reals (Kodali et al. 2017,
+    "On Convergence and Stability of GANs", eq. 3)."""
+    return tf.square(safe_norm(_squared_gradient_norm(perturbed_gradients)) - target)
+
+
+def drift_penalty(real_logits):
+    """D(x)^2 per real sample, keeping critic outputs near zero (Karras et al. 2018, PGGAN,
+    appendix A.1; weighted by eps_drift = 0.001)."""
+    return tf.square(_flat(real_logits))
+
+
+LOSS_PAIRS = {
+    # name: (discriminator loss, generator loss)
+    "nonsaturating": (logistic_discriminator_loss, nonsaturating_generator_loss),
+    "least-squares": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "wasserstein": (wasserstein_discriminator_loss, wasserstein_generator_loss),
+}
+
+
+def get_loss_pair(name: str):
+    try:
+        return LOSS_PAIRS[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(sorted(LOSS_PAIRS))}") from None

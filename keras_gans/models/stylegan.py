@@ -1,0 +1,294 @@
+"""StyleGAN (Karras et al. 2019, "A Style-Based Generator Architecture for GANs"), as in the
+article's Keras code: mapping network -> w, a learned constant, one g_block per doubling with
+noise and AdaIN, and a residual downsampling discriminator.
+
+Reads top to bottom like fig. 1b: mapping network, synthesis network, full generator
+(with truncation), discriminator, presets.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+
+from keras_gans.config import GANConfig, register_model, register_preset
+from keras_gans.layers import (
+    AdaIN,
+    BroadcastLatent,
+    ConstantInput,
+    EqualizedConv2D,
+    EqualizedDense,
+    MinibatchStdDev,
+    NoiseInjection,
+    PixelNorm,
+    SelectLatent,
+    Truncation,
+)
+
+ARTICLE_WIDTHS = (512, 384, 256, 192, 128, 64, 32, 16)
+ARTICLE_DISCRIMINATOR_WIDTHS = (16, 32, 64, 128, 192, 256)
+
+
+@dataclass
+class StyleGANConfig(GANConfig):
+    latent_dim: int = 512
+    style_dim: int = 512
+    mapping_layers: int = 8
+    mapping_lr_multiplier: float = 0.01
+    # Synthesis widths: the constant's channels, then one entry per doubling (4x4 -> 8x8 ...).
+    # Empty: min(width_max, width_base // resolution) at each resolution.
+    constant_channels: int = 0
+    synthesis_widths: tuple[int, ...] = ()
+    width_base: int = 8192
+    width_max: int = 512
+    initial_block: bool = True  # the paper's 4x4 conv layer before the first doubling
+    # Discriminator widths, one residual block per halving from the full resolution down to 4x4.
+    discriminator_widths: tuple[int, ...] = ()
+    discriminator_dense_units: int = 0  # the article's Dense(128) before the score; 0: none
+    discriminator_dropout: float = 0.0
+    minibatch_std_group: int = 0  # 0: no minibatch standard deviation layer
+    equalized_lr: bool = True
+    upsample_interpolation: str = "bilinear"
+    noise_inputs: bool = True
+    leaky_relu_slope: float = 0.2
+    truncation_cutoff: int | None = 8
+    # StyleGAN defaults (paper, sec. 4): non-saturating + R1, mixing 0.9, EMA generator.
+    loss: str = "nonsaturating"
+    r1_weight: float = 5.0
+    style_mixing_prob: float = 0.9
+    ema_halflife_kimg: float = 10.0
+    g_learning_rate: float = 2e-3
+    d_learning_rate: float = 2e-3
+
+    @property
+    def num_doublings(self) -> int:
+        return int(math.log2(self.resolution)) - 2
+
+    @property
+    def num_style_layers(self) -> int:
+        return 2 * self.num_doublings + (2 if self.initial_block else 0)
+
+
+def validate(config: StyleGANConfig) -> None:
+    resolution = config.resolution
+    if resolution < 16 or resolution > 1024 or resolution & (resolution - 1):
+        raise ValueError(f"StyleGAN resolution must be a power of two from 16 to 1024, got {resolution}")
+    if config.synthesis_widths and len(config.synthesis_widths) != config.num_doublings:
+        raise ValueError(
+            f"synthesis_widths needs {config.num_doublings} entries at {resolution}x{resolution}, "
+            f"got {len(config.synthesis_widths)}"
+        )
+    if config.discriminator_widths and len(config.discriminator_widths) != config.num_doublings:
+        raise ValueError(
+            f"discriminator_widths needs {config.num_doublings} entries at {resolution}x{resolution}, "
+            f"got {len(config.discriminator_widths)}"
+        )
+
+
+def width_at(config: StyleGANConfig, resolution: int) -> int:
+    return min(config.width_max, config.width_base // resolution)
+
+
+def synthesis_widths(config: StyleGANConfig) -> tuple[int, list[int]]:
+    """(constant channels, widths of the blocks at 8, 16, ... resolution)."""
+    sizes = [4 * 2 ** (i + 1) for i in range(config.num_doublings)]
+    widths = list(config.synthesis_widths) or [width_at(config, size) for size in sizes]
+    constant = config.constant_channels or width_at(config, 4)
+    return constant, widths
+
+
+def discriminator_widths(config: StyleGANConfig) -> list[int]:
+    if config.discriminator_widths:
+        return list(config.discriminator_widths)
+    return [width_at(config, 4 * 2 ** (i + 1)) for i in reversed(range(config.num_doublings))]
+
+
+# --- Mapping network: z -> w ----------------------------------------------------------------------
+
+def build_mapping(config: StyleGANConfig) -> keras.Model:
+    z = keras.Input((config.latent_dim,), name="z")
+    inputs, x = [z], PixelNorm(name="normalize_z")(z)
+    if config.conditional:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        embedding = keras.layers.Embedding(config.num_classes, config.latent_dim, name="class_embedding")(label)
+        x = keras.layers.Concatenate(name="z_and_class")([x, PixelNorm(name="normalize_class")(embedding)])
+    for index in range(config.mapping_layers):
+        x = EqualizedDense(
+            config.style_dim,
+            lr_multiplier=config.mapping_lr_multiplier,
+            equalized=config.equalized_lr,
+            name=f"mapping_dense_{index}",
+        )(x)
+        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"mapping_lrelu_{index}")(x)
+    return keras.Model(inputs if config.conditional else z, x, name="mapping")
+
+
+# --- Synthesis network: ws -> image ---------------------------------------------------------------
+
+def styled_conv(x, ws, style_index, filters, config, name):
+    """3x3 conv, per-pixel noise, AdaIN from the affine of w, LeakyReLU (one half of a g_block)."""
+    x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv")(x)
+    return styled_activation(x, ws, style_index, filters, config, name)
+
+
+def styled_activation(x, ws, style_index, filters, config, name):
+    if config.noise_inputs:
+        x = NoiseInjection(name=f"{name}_noise")(x)
+    w = SelectLatent(style_index, name=f"{name}_w")(ws)
+    scale = EqualizedDense(
+        filters, gain=1.0, bias_initial_value=1.0, equalized=config.equalized_lr, name=f"{name}_style_scale"
+    )(w)
+    bias = EqualizedDense(filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style_bias")(w)
+    x = AdaIN(name=f"{name}_adain")([x, scale, bias])
+    return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
+
+
+def g_block(x, ws, first_style, filters, config, name):
+    x = keras.layers.UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
+    x = styled_conv(x, ws, first_style, filters, config, f"{name}a")
+    return styled_conv(x, ws, first_style + 1, filters, config, f"{name}b")
+
+
+def build_synthesis(config: StyleGANConfig) -> keras.Model:
+    ws = keras.Input((config.num_style_layers, config.style_dim), name="ws")
+    constant_channels, widths = synthesis_widths(config)
+    x = ConstantInput(constant_channels, name="constant")(ws)
+    style = 0
+    if config.initial_block:
+        x = styled_activation(x, ws, 0, constant_channels, config, "block4a")
+        x = styled_conv(x, ws, 1, constant_channels, config, "block4b")
+        style = 2
+    for index, filters in enumerate(widths):
+        size = 4 * 2 ** (index + 1)
+        x = g_block(x, ws, style, filters, config, f"block{size}")
+        style += 2
+    image = EqualizedConv2D(config.channels, 1, gain=1.0, equalized=config.equalized_lr, name="to_rgb")(x)
+    image = keras.layers.Activation("linear", dtype="float32", name="image")(image)
+    return keras.Model(ws, image, name="synthesis")
+
+
+# --- Generator: z -> mapping -> truncation -> synthesis -------------------------------------------
+
+def build_generator(config: StyleGANConfig) -> keras.Model:
+    validate(config)
+    mapping, synthesis = build_mapping(config), build_synthesis(config)
+    inputs = [keras.Input((config.latent_dim,), name="z")]
+    if config.conditional:
+        inputs.append(keras.Input((), dtype="int32", name="label"))
+    w = mapping(inputs if config.conditional else inputs[0])
+    ws = BroadcastLatent(config.num_style_layers, name="broadcast")(w)
+    ws = Truncation(config.truncation_cutoff, name="truncation")(ws)
+    return keras.Model(inputs if config.conditional else inputs[0], synthesis(ws), name="stylegan_generator")
+
+
+# --- Discriminator: residual downsampling blocks, dense score -------------------------------------
+
+def d_block(x, filters, config, name):
+    residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(x)
+    residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(residual)
+    x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv0")(x)
+    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu0")(x)
+    x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv1")(x)
+    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu1")(x)
+    x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
+    return keras.layers.Add(name=f"{name}_add")([x, residual])
+
+
+def build_discriminator(config: StyleGANConfig) -> keras.Model:
+    validate(config)
+    image = keras.Input((config.resolution, config.resolution, config.channels), name="image")
+    x = image
+    for filters in discriminator_widths(config):
+        x = d_block(x, filters, config, f"dblock{x.shape[1]}")
+    if config.minibatch_std_group:
+        x = MinibatchStdDev(config.minibatch_std_group, name="minibatch_stddev")(x)
+        x = EqualizedConv2D(x.shape[-1] - 1, 3, equalized=config.equalized_lr, name="final_conv")(x)
+        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="final_lrelu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    if config.discriminator_dense_units:
+        x = EqualizedDense(config.discriminator_dense_units, equalized=config.equalized_lr, name="dense")(x)
+        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="dense_lrelu")(x)
+    if config.discriminator_dropout:
+        x = keras.layers.Dropout(config.discriminator_dropout, name="dropout")(x)
+    inputs = [image]
+    if config.conditional:
+        # Projection discriminator (Miyato & Koyama 2018): score += <embed(y), features>.
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        score = EqualizedDense(1, gain=1.0, equalized=config.equalized_lr, name="score")(x)
+        embedded = keras.layers.Embedding(config.num_classes, x.shape[-1], name="class_projection")(label)
+        projection = keras.layers.Dot(axes=1, name="projection")([embedded, x])
+        score = keras.layers.Add(name="conditional_score")([score, projection])
+    else:
+        score = EqualizedDense(1, gain=1.0, equalized=config.equalized_lr, name="score")(x)
+    score = keras.layers.Activation("linear", dtype="float32", name="logit")(score)
+    return keras.Model(inputs if config.conditional else image, score, name="stylegan_discriminator")
+
+
+register_model("stylegan", StyleGANConfig, build_generator, build_discriminator, "StyleGAN (Karras et al. 2019)")
+
+
+# --- Presets ----------------------------------------------------------------------------------------
+
+def article_preset(resolution: int = 256) -> StyleGANConfig:
+    """The article's network and training recipe, at any power-of-two resolution."""
+    doublings = int(math.log2(resolution)) - 2
+    return StyleGANConfig(
+        resolution=resolution,
+        latent_dim=512,
+        style_dim=512,
+        mapping_layers=8,
+        mapping_lr_multiplier=0.1,
+        constant_channels=resolution,
+        synthesis_widths=ARTICLE_WIDTHS[-doublings:],
+        initial_block=False,
+        discriminator_widths=ARTICLE_DISCRIMINATOR_WIDTHS[:doublings],
+        discriminator_dense_units=128,
+        discriminator_dropout=0.2,
+        equalized_lr=False,
+        leaky_relu_slope=0.2,
+        batch_size=4,
+        loss="least-squares",
+        r1_weight=50.0,
+        r1_interval=1,
+        style_mixing_prob=0.4,
+        g_learning_rate=1e-4,
+        d_learning_rate=1e-4,
+        adam_beta1=0.0,
+        adam_beta2=0.99,
+        ema_halflife_kimg=10.0,
+        truncation_cutoff=None,
+    )
+
+
+def cpu_64_preset() -> StyleGANConfig:
+    """Tuned for image quality per CPU-minute at 64x64 (see docs/benchmarks.md)."""
+    return StyleGANConfig(
+        resolution=64,
+        latent_dim=128,
+        style_dim=128,
+        mapping_layers=8,
+        mapping_lr_multiplier=0.01,
+        constant_channels=128,
+        synthesis_widths=(128, 96, 64, 32),
+        initial_block=True,
+        discriminator_widths=(32, 64, 96, 128),
+        minibatch_std_group=4,
+        batch_size=16,
+        loss="nonsaturating",
+        r1_weight=0.5,
+        r1_interval=4,
+        style_mixing_prob=0.9,
+        g_learning_rate=2.5e-3,
+        d_learning_rate=2.5e-3,
+        ema_halflife_kimg=2.0,
+        ema_rampup=0.05,
+        truncation_cutoff=4,
+        steps_per_execution=4,
+    )
+
+
+register_preset("stylegan-article", "stylegan", article_preset, "the article's StyleGAN: MSE + R1 50, batch 4, 256x256 by default")
+register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (the default)")

@@ -1,0 +1,263 @@
+"""The one training engine every model uses: a ``keras.Model`` holding a generator, a
+discriminator and (optionally) an EMA copy of the generator, trained with ``fit()``.
+
+It knows nothing model-specific beyond what the model's :class:`~keras_gans.config.GANConfig`
+declares: the loss pair, the penalties and their intervals, ``n_critic``, conditioning, EMA
+and style mixing. A style-based generator is recognised by its sub-models named ``mapping``
+and ``synthesis`` and its ``truncation`` layer (see keras_gans.models.stylegan).
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_gans import losses
+from keras_gans.config import GANConfig
+from keras_gans.training.ema import ema_beta, update_ema
+
+
+def _layer_or_none(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
+
+
+class GAN(keras.Model):
+    """Adversarial training of ``generator`` against ``discriminator``.
+
+    Batches are ``(images, labels)`` with images in [-1, 1] and int32 labels (ignored when the
+    config is unconditional); with ``n_critic`` > 1 each batch holds ``n_critic`` times the
+    per-step batch, one slice per critic update.
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, config: GANConfig, seed=None, **kwargs):
+        super().__init__(name=kwargs.pop("name", "gan"), **kwargs)
+        self.config = config
+        self.generator = generator
+        self.discriminator = discriminator
+        if config.ema_halflife_kimg > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        else:
+            self.ema_generator = generator
+        self.d_loss_fn, self.g_loss_fn = losses.get_loss_pair(config.loss)
+        self.latent_seed = keras.random.SeedGenerator(seed)
+        self.images_seen = keras.Variable(0, dtype="int64", trainable=False, name="images_seen")
+        self.steps_done = keras.Variable(0, dtype="int64", trainable=False, name="steps_done")
+        self.mapping = _layer_or_none(generator, "mapping")
+        self.synthesis = _layer_or_none(generator, "synthesis")
+        self.style_based = self.mapping is not None and self.synthesis is not None
+        if self.style_based:
+            self.num_ws = int(self.synthesis.inputs[0].shape[1])
+            self.truncations = [
+                layer for layer in (_layer_or_none(generator, "truncation"), _layer_or_none(self.ema_generator, "truncation"))
+                if layer is not None
+            ]
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty", "gradient_penalty")
+        }
+
+    # -- Keras plumbing --------------------------------------------------------------------------
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        config = self.config
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(
+            config.g_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
+        )
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(
+            config.d_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
+        )
+        kwargs.setdefault("jit_compile", config.jit_compile)
+        kwargs.setdefault("steps_per_execution", config.steps_per_execution)
+        super().compile(optimizer=None, **kwargs)
+        # Build optimizer slots now, so a checkpoint can be restored before the first step.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.ema_generator(inputs, training=training)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def images_per_step(self) -> int:
+        return self.config.batch_size * self.config.n_critic
+
+    # -- Sampling ----------------------------------------------------------------------------------
+
+    def _latents(self, batch):
+        return keras.random.normal((batch, self.config.latent_dim), seed=self.latent_seed)
+
+    def _generator_inputs(self, z, labels):
+        return [z, labels] if self.config.conditional else z
+
+    def _discriminate(self, images, labels, training=True):
+        inputs = [images, labels] if self.config.conditional else images
+        return self.discriminator(inputs, training=training)
+
+    def generate_for_training(self, batch, labels):
+        """Fakes for a training step, with style mixing for style-based generators.
+
+        Returns (images, w) where w is the unmixed mapped latent (None for other generators).
+        """
+        z = self._latents(batch)
+        if not self.style_based:
+            return self.generator(self._generator_inputs(z, labels), training=True), None
+        w = self.mapping(self._generator_inputs(z, labels), training=True)
+        ws = tf.repeat(w[:, None, :], self.num_ws, axis=1)
+        if self.config.style_mixing_prob > 0:
+            # Style mixing regularization (StyleGAN sec. 3.1): from a random layer on, the
+            # styles come from a second latent.
+            w2 = self.mapping(self._generator_inputs(self._latents(batch), labels), training=True)
+            mix = keras.random.uniform((), seed=self.latent_seed) < self.config.style_mixing_prob
+            crossover = keras.random.randint((), 1, self.num_ws, seed=self.latent_seed)
+            crossover = tf.where(mix, crossover, self.num_ws)
+            use_first = tf.range(self.num_ws)[None, :, None] < crossover
+            ws = tf.where(use_first, ws, tf.repeat(w2[:, None, :], self.num_ws, axis=1))
+        return self.synthesis(ws, training=True), w
+
+    # -- Penalties ---------------------------------------------------------------------------------
+
+    def _penalty_points(self, real, fakes):
+        """Where the gradient penalty is evaluated: interpolates (WGAN-GP) or perturbed reals (DRAGAN)."""
+        batch = tf.shape(real)[0]
+        if self.config.gradient_penalty == "wgan-gp":
+            epsilon = keras.random.uniform((batch, 1, 1, 1), seed=self.latent_seed, dtype=real.dtype)
+            return real + epsilon * (tf.cast(fakes, real.dtype) - real)
+        # DRAGAN (Kodali et al. 2017): x + 0.5 * std(x) * U[0, 1) noise.
+        _, variance = tf.nn.moments(real, axes=[0, 1, 2, 3])
+        noise = keras.random.uniform(tf.shape(real), seed=self.latent_seed, dtype=real.dtype)
+        return real + 0.5 * tf.sqrt(variance) * noise
+
+    def _gradients_at(self, points, labels):
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            logit_sum = tf.reduce_sum(tf.cast(self._discriminate(points, labels), tf.float32))
+        return tape.gradient(logit_sum, points)
+
+    def _lazy_r1_gradients(self, real, labels):
+        """Gradients of the R1 term alone, for lazy regularization every ``r1_interval`` steps."""
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            penalty = tf.reduce_mean(losses.r1_penalty(self._gradients_at(real, labels)))
+            scaled = penalty * self.config.r1_weight * self.config.r1_interval
+        return tape.gradient(scaled, variables), penalty
+
+    # -- One training step ---------------------------------------------------------------------------
+
+    def _replica_scale(self):
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _discriminator_step(self, real, labels):
+        config = self.config
+        batch = tf.shape(real)[0]
+        fakes, _ = self.generate_for_training(batch, labels)
+        fakes = tf.stop_gradient(fakes)
+        variables = self.discriminator.trainable_variables
+        fused_r1 = config.r1_weight > 0 and config.r1_interval == 1
+        r1 = tf.constant(0.0)
+        gradient_penalty = tf.constant(0.0)
+        with tf.GradientTape() as tape:
+            if fused_r1:
+                with tf.GradientTape() as r1_tape:
+                    r1_tape.watch(real)
+                    real_logits = self._discriminate(real, labels)
+                    real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
+                r1_gradients = r1_tape.gradient(real_logit_sum, real)
+                r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))
+            else:
+                real_logits = self._discriminate(real, labels)
+            fake_logits = self._discriminate(fakes, labels)
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            total = d_loss + config.r1_weight * r1
+            if config.gradient_penalty != "none":
+                points = self._penalty_points(real, fakes)
+                per_sample = (
+                    losses.wgan_gp_penalty if config.gradient_penalty == "wgan-gp" else losses.dragan_penalty
+                )(self._gradients_at(points, labels))
+                gradient_penalty = tf.reduce_mean(per_sample)
+                total += config.gradient_penalty_weight * gradient_penalty
+            if config.drift_weight > 0:
+                total += config.drift_weight * tf.reduce_mean(losses.drift_penalty(real_logits))
+            total *= self._replica_scale()
+        gradients = tape.gradient(total, variables)
+        if config.r1_weight > 0 and config.r1_interval > 1:
+            due = tf.equal(self.steps_done % config.r1_interval, 0)
+            r1_gradients, r1 = tf.cond(
+                due,
+                lambda: self._lazy_r1_gradients(real, labels),
+                lambda: ([tf.zeros_like(v) for v in variables], tf.constant(0.0)),
+            )
+            scale = self._replica_scale()
+            gradients = [g + scale * r for g, r in zip(gradients, r1_gradients)]
+        self.d_optimizer.apply(gradients, variables)
+        return {
+            "d_loss": d_loss,
+            "d_real": tf.reduce_mean(tf.cast(real_logits, tf.float32)),
+            "d_fake": tf.reduce_mean(tf.cast(fake_logits, tf.float32)),
+            "r1_penalty": r1,
+            "gradient_penalty": gradient_penalty,
+        }
+
+    def _generator_step(self, labels):
+        batch = tf.shape(labels)[0]
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fakes, w = self.generate_for_training(batch, labels)
+            g_loss = self.g_loss_fn(self._discriminate(fakes, labels))
+            scaled = g_loss * self._replica_scale()
+        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
+        return g_loss, w
+
+    def _update_averages(self, w):
+        config = self.config
+        if self.style_based and w is not None:
+            batch_mean = tf.reduce_mean(tf.cast(w, tf.float32), axis=0)
+            for truncation in self.truncations:
+                # Tracked mean w for the truncation trick (StyleGAN appendix B).
+                truncation.w_avg.assign(batch_mean + config.w_avg_beta * (truncation.w_avg - batch_mean))
+        if self.ema_generator is not self.generator:
+            beta = ema_beta(config.batch_size, self.images_seen, config.ema_halflife_kimg, config.ema_rampup)
+            update_ema(self.ema_generator.trainable_variables, self.generator.trainable_variables, beta)
+
+    def train_step(self, data):
+        images, labels = data
+        config = self.config
+        images = tf.cast(images, tf.float32)
+        labels = tf.cast(labels, tf.int32)
+        batch = config.batch_size
+        for critic_step in range(config.n_critic):
+            chunk = slice(critic_step * batch, (critic_step + 1) * batch)
+            d_logs = self._discriminator_step(images[chunk], labels[chunk])
+        g_loss, w = self._generator_step(labels[:batch])
+        self.images_seen.assign_add(tf.cast(tf.shape(images)[0], tf.int64))
+        self._update_averages(w)
+        self.steps_done.assign_add(1)
+        for name, value in {**d_logs, "g_loss": g_loss}.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def build_gan(config: GANConfig, seed=None) -> GAN:
+    """Build the registered model's generator and discriminator and wrap them in the engine."""
+    from keras_gans.config import get_model
+
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    entry = get_model(config.model_name)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    generator = entry.build_generator(config)
+    discriminator = entry.build_discriminator(config)
+    gan = GAN(generator, discriminator, config, seed=seed)
+    keras.mixed_precision.set_global_policy("float32")
+    return gan
