@@ -80,8 +80,7 @@ def _fallback_generate(generator, num, seed=0, truncation_psi=1.0, class_index=N
             labels = rng.integers(0, classes, num).astype(np.int32)
         inputs.append(labels)
     out = [
-        np.asarray(generator([x[start:start + batch_size] for x in inputs] if len(inputs) > 1
-                             else inputs[0][start:start + batch_size], training=False))
+        np.asarray(generator([x[start:start + batch_size] for x in inputs], training=False))
         for start in range(0, num, batch_size)
     ]
     return _to_uint8(np.concatenate(out))
@@ -273,7 +272,7 @@ def write_json_atomic(path: str | Path, data: dict) -> Path:
 
 
 def format_table(result: dict) -> str:
-    rows = [(name, f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}") for name, value in result["figures"].items()]
+    rows = [(name, f"{value:.6g}") for name, value in result["figures"].items()]
     width = max([len(n) for n, _ in rows] + [6])
     lines = [
         f"generated: {result['num_generated']} images at {result['resolution']} px; real: "
