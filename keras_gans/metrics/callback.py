@@ -1,6 +1,6 @@
 """Metrics during training: every ``every_kimg`` thousand real images shown, sample the engine's
 EMA generator, compute the requested metrics against the (cached) real features, log them to
-TensorBoard under ``<run_dir>/logs/metrics`` and keep ``<run_dir>/best.keras``, the generator at
+TensorBoard under ``<run_dir>/logs/metrics`` (step = real images shown) and keep ``<run_dir>/best.keras``, the generator at
 its best value of the first metric listed (written atomically: temp file + os.replace).
 
 The engine (``self.model``) must expose ``ema_generator`` and ``images_seen`` (a variable
@@ -128,7 +128,7 @@ class MetricsCallback(keras.callbacks.Callback):
         self._last_evaluated = images_seen
         with self._writer.as_default():
             for name, value in result["figures"].items():
-                tf.summary.scalar(name, value, step=int(round(kimg)))
+                tf.summary.scalar(name, value, step=images_seen)
             self._writer.flush()
         self.history.append({"kimg": kimg, **result["figures"]})
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +144,7 @@ class MetricsCallback(keras.callbacks.Callback):
             self._save_best(generator, {"kimg": kimg, "metric": name, "value": float(value)})
         if self.verbose:
             figures = ", ".join(f"{k} {v:.4g}" for k, v in result["figures"].items())
-            print(f"\n[metrics @ {kimg:.1f} kimg] {figures}" + (" (best so far)" if improved else ""))
+            print(f"\n[metrics @ {kimg:g} kimg] {figures}" + (" (best so far)" if improved else ""))
             for message in result["warnings"]:
                 print(f"[metrics] WARNING: {message}")
         return result

@@ -79,10 +79,11 @@ def _fallback_generate(generator, num, seed=0, truncation_psi=1.0, class_index=N
         if class_index is None and classes:
             labels = rng.integers(0, classes, num).astype(np.int32)
         inputs.append(labels)
-    out = [
-        np.asarray(generator([x[start:start + batch_size] for x in inputs], training=False))
-        for start in range(0, num, batch_size)
-    ]
+    as_list = isinstance(generator.input, (list, tuple))  # feed the structure the model was built with
+    out = []
+    for start in range(0, num, batch_size):
+        batch = [x[start:start + batch_size] for x in inputs]
+        out.append(np.asarray(generator(batch if as_list else batch[0], training=False)))
     return _to_uint8(np.concatenate(out))
 
 

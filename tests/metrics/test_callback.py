@@ -32,7 +32,7 @@ def test_callback_schedule_logs_and_best(tmp_path, real_dir):
     assert list((run / "logs" / "metrics").glob("events.out.tfevents.*"))
     best = keras.saving.load_model(run / "best.keras", safe_mode=True)
     z = np.zeros((1, 8), np.float32)
-    assert np.allclose(best([z]), engine.ema_generator([z]), atol=1e-6)
+    assert np.allclose(best(z), engine.ema_generator(z), atol=1e-6)
     assert not list(run.glob(".best.*"))
     callback.on_train_end()
     assert len(callback.history) == 3 and (run / "metrics_history.jsonl").read_text().count("\n") == 3
