@@ -60,7 +60,7 @@ def _load_generator(run: str | None, generator_path: str | None):
         run_dir = Path(run)
         if not run_dir.is_dir():
             raise UsageError(f"--run {run}: no such folder")
-        if not (run_dir / "generator.keras").is_file():
+        if load_generator is None and not (run_dir / "generator.keras").is_file():
             raise UsageError(f"--run {run}: no generator.keras in it (has training finished?)")
     elif not Path(generator_path).is_file():
         raise UsageError(f"--generator {generator_path}: no such file")
@@ -79,6 +79,8 @@ def _load_generator(run: str | None, generator_path: str | None):
     except UsageError:
         raise
     except Exception as error:  # noqa: BLE001 - one line, not a traceback
+        if isinstance(error, ValueError) and type(error).__name__ == "GenerationError":
+            raise UsageError(f"--run/--generator: {error}") from None
         raise UsageError(f"cannot load the generator: {type(error).__name__}: {error}") from None
 
 

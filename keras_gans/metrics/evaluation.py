@@ -105,11 +105,12 @@ def sample_generator(generator, num: int, class_names=None, seed: int = 0, trunc
     per_class = np.full(len(class_names), num // len(class_names))
     per_class[: num % len(class_names)] += 1
     images, labels = [], []
+    offsets = np.concatenate([[0], np.cumsum(per_class)[:-1]])  # distinct latent seeds across classes
     for index, count in enumerate(per_class):
         if count == 0:
             continue
         block = generate(
-            generator, int(count), seed=seed + 7919 * index, truncation_psi=truncation_psi,
+            generator, int(count), seed=seed + int(offsets[index]), truncation_psi=truncation_psi,
             class_index=index, batch_size=batch_size,
         )
         images.append(_to_uint8(block))
