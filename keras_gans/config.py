@@ -47,6 +47,21 @@ class GANConfig:
     gradient_penalty_weight: float = 10.0
     drift_weight: float = 0.0
     n_critic: int = 1
+    # Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): Gaussian noise of this std
+    # added to every discriminator input, annealed linearly to zero over instance_noise_kimg
+    # thousand images (0: constant).
+    instance_noise_std: float = 0.0
+    instance_noise_kimg: float = 0.0
+    # AC-GAN (Odena et al. 2017): >0 means the discriminator outputs [logit, class_logits] and
+    # both networks add this weight times the auxiliary classification loss.
+    auxiliary_classifier_weight: float = 0.0
+    # Progressive growing (Karras et al. 2018): training starts at progressive_start_resolution and
+    # doubles up to `resolution`; each new resolution fades in over fade_kimg, then trains for
+    # stable_kimg (thousands of images shown). See keras_gans.training.progressive.
+    progressive: bool = False
+    progressive_start_resolution: int = 4
+    fade_kimg: float = 600.0
+    stable_kimg: float = 600.0
     # Generator averaging and style-based extras (ignored by models without mapping network).
     ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
     ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)
@@ -74,6 +89,7 @@ class ModelEntry:
 MODELS: dict[str, ModelEntry] = {}
 MODEL_NAME_OF_CONFIG: dict[type, str] = {}
 PRESETS: dict[str, tuple[str, Callable[[], GANConfig], str]] = {}
+DEFAULT_PRESETS: dict[str, str] = {}  # model name -> the preset `--model NAME` starts from
 
 
 def register_model(name, config_class, build_generator, build_discriminator, description=""):
@@ -81,8 +97,25 @@ def register_model(name, config_class, build_generator, build_discriminator, des
     MODEL_NAME_OF_CONFIG[config_class] = name
 
 
-def register_preset(name: str, model: str, make_config: Callable[[], GANConfig], description: str):
+def register_preset(name: str, model: str, make_config: Callable[[], GANConfig], description: str, default: bool = False):
+    """Register a named preset; ``default=True`` makes it what ``--model MODEL`` alone starts from."""
     PRESETS[name] = (model, make_config, description)
+    if default:
+        DEFAULT_PRESETS[model] = name
+
+
+def model_default_config(model: str) -> GANConfig:
+    """The starting config of ``--model MODEL``: its default preset, else the dataclass defaults."""
+    entry = get_model(model)
+    preset = DEFAULT_PRESETS.get(model)
+    return preset_config(preset) if preset else entry.config_class()
+
+
+def preset_model(name: str) -> str:
+    _ensure_models_imported()
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name][0]
 
 
 def _ensure_models_imported():

@@ -1,0 +1,118 @@
+"""Built-in training data that needs no network: colour emoji rendered from Noto Color Emoji.
+
+The font comes from the Debian package ``fonts-noto-color-emoji`` (the README's run command
+installs it). Emoji are grouped into classes by Unicode block, so conditional models can train
+on the built-in data too.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_gans.data.folders import (
+    DatasetError,
+    ImageFolderData,
+    _atomic_save_npy,
+    _atomic_write_json,
+    default_cache_dir,
+)
+from keras_gans.data.images import fit_square, image_to_array
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf",
+    "/System/Library/Fonts/Apple Color Emoji.ttc",
+)
+# The only size CBDT bitmaps in Noto Color Emoji are drawn at.
+BITMAP_SIZE = 109
+EMOJI_BLOCKS = {
+    "smileys-and-people": [(0x1F600, 0x1F64F), (0x1F910, 0x1F92F), (0x1F970, 0x1F97F)],
+    "nature-and-objects": [(0x1F300, 0x1F5FF)],
+    "transport-and-places": [(0x1F680, 0x1F6FF)],
+    "supplemental": [(0x1F930, 0x1F96F), (0x1F980, 0x1F9FF)],
+    "extended": [(0x1FA70, 0x1FAFF)],
+}
+INSTALL_HINT = (
+    "the built-in emoji dataset needs the Noto Color Emoji font; install it with "
+    "`apt-get install fonts-noto-color-emoji` (Debian/Ubuntu), set KERAS_GANS_EMOJI_FONT to a "
+    "NotoColorEmoji.ttf, or pass --data DIR with your own images"
+)
+
+
+def find_emoji_font() -> Path:
+    override = os.environ.get("KERAS_GANS_EMOJI_FONT")
+    candidates = (override,) if override else FONT_CANDIDATES
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise DatasetError(INSTALL_HINT)
+
+
+def supported_codepoints(font_path: Path) -> dict[str, list[int]]:
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(str(font_path), lazy=True).getBestCmap()
+    return {
+        name: [cp for start, end in ranges for cp in range(start, end + 1) if cp in cmap]
+        for name, ranges in EMOJI_BLOCKS.items()
+    }
+
+
+def render_emoji(codepoint: int, font, background=(255, 255, 255)):
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGBA", (BITMAP_SIZE * 3 // 2, BITMAP_SIZE * 3 // 2), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((0, 0), chr(codepoint), font=font, embedded_color=True)
+    box = canvas.getbbox()
+    if box is None:
+        return None
+    glyph = canvas.crop(box)
+    side = max(glyph.size) + 8
+    square = Image.new("RGBA", (side, side), tuple(background) + (255,))
+    square.alpha_composite(glyph, ((side - glyph.size[0]) // 2, (side - glyph.size[1]) // 2))
+    return square.convert("RGB")
+
+
+def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None) -> ImageFolderData:
+    """All emoji of the font's main pictographic blocks, rendered on white at ``resolution``."""
+    from PIL import ImageFont
+
+    font_path = find_emoji_font()
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    stem = f"builtin-emoji-{font_path.stat().st_size}-{resolution}-{channels}"
+    array_path, meta_path = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
+    if array_path.exists() and meta_path.exists():
+        import json
+
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return ImageFolderData(
+            np.load(array_path, allow_pickle=False), np.asarray(meta["labels"], np.int32), meta["class_names"], meta["paths"]
+        )
+    try:
+        font = ImageFont.truetype(str(font_path), BITMAP_SIZE)
+    except OSError as error:
+        raise DatasetError(f"cannot open the emoji font {font_path}: {error}. {INSTALL_HINT}") from None
+    class_names = list(EMOJI_BLOCKS)
+    arrays, labels, names = [], [], []
+    for label, (block, codepoints) in enumerate(supported_codepoints(font_path).items()):
+        for codepoint in codepoints:
+            image = render_emoji(codepoint, font)
+            if image is None:
+                continue
+            if channels == 1:
+                image = image.convert("L")
+            arrays.append(image_to_array(fit_square(image, resolution)))
+            labels.append(label)
+            names.append(f"emoji:U+{codepoint:X}")
+    if not arrays:
+        raise DatasetError(f"the font {font_path} rendered no emoji. {INSTALL_HINT}")
+    data = ImageFolderData(np.stack(arrays), np.asarray(labels, np.int32), class_names, names)
+    try:
+        _atomic_save_npy(array_path, data.images)
+        _atomic_write_json(meta_path, {"labels": labels, "class_names": class_names, "paths": names})
+    except OSError:
+        pass
+    return data

@@ -1,0 +1,120 @@
+"""python -m keras_gans.generate MODE: images from a trained generator.
+
+Modes: ``grid`` (a sample sheet PNG), ``samples`` (``--num`` PNG files ``seed<NNNNNN>.png``),
+``truncation`` (rows of increasing psi), ``mixing`` (the coarse / middle / fine style-mixing
+figure), ``interpolate`` (an animated GIF latent walk and its frames; ``--per-class`` writes the
+one-row-per-class interpolation sheet instead). Seeds make every output reproducible.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+MODES = ("grid", "samples", "truncation", "mixing", "interpolate")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_gans.generate",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("mode", choices=MODES, help="what to write")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder (uses its generator.keras, or its latest checkpoint)")
+    source.add_argument("--generator", metavar="FILE.keras", help="a saved generator")
+    parser.add_argument("--out", required=True, help="output PNG/GIF path, or folder for samples")
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="truncation psi (1 = none)")
+    parser.add_argument("--num", type=int, default=64, help="images (grid, samples)")
+    parser.add_argument("--columns", type=int, help="grid columns (default: square-ish)")
+    parser.add_argument("--class", dest="class_name", help="class name or index, for conditional generators")
+    parser.add_argument("--psis", default="-1,-0.5,0,0.5,0.7,1", help="truncation rows (truncation mode)")
+    parser.add_argument("--sources", type=int, default=5, help="source images (mixing mode)")
+    parser.add_argument("--destinations", type=int, default=4, help="destination images (mixing mode)")
+    parser.add_argument("--keyframes", type=int, default=4, help="latents visited (interpolate mode)")
+    parser.add_argument("--steps", type=int, default=16, help="frames between keyframes (interpolate mode)")
+    parser.add_argument("--fps", type=float, default=16, help="GIF frame rate")
+    parser.add_argument("--per-class", action="store_true", help="interpolate: one row per class (conditional)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from keras_gans.generation import GenerationError
+
+    try:
+        return _run(args)
+    except (GenerationError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    import numpy as np
+
+    from keras_gans import generation as gen
+    from keras_gans.io import atomic_path, save_png_atomic
+
+    if args.num < 1:
+        raise ValueError("--num must be at least 1")
+    generator, class_names = gen.load_generator(run=args.run, generator_path=args.generator)
+    class_index = gen.resolve_class(class_names, args.class_name) if args.class_name is not None else None
+    if class_index is None and gen.is_conditional(generator) and args.mode in ("truncation", "mixing") :
+        class_index = 0
+    out = Path(args.out)
+
+    if args.mode == "grid":
+        images = gen.generate_images(generator, args.num, args.seed, args.truncation, class_index, args.batch_size)
+        columns = args.columns or math.ceil(math.sqrt(args.num))
+        save_png_atomic(gen.to_pil(gen.image_grid(images, columns)), out)
+        print(f"wrote {out} ({args.num} images, seeds {args.seed}..{args.seed + args.num - 1})")
+    elif args.mode == "samples":
+        out.mkdir(parents=True, exist_ok=True)
+        images = gen.generate_images(generator, args.num, args.seed, args.truncation, class_index, args.batch_size)
+        spread = gen.is_conditional(generator) and class_index is None
+        for offset, image in enumerate(images):
+            folder = out / class_names[offset % len(class_names)] if spread and class_names else out
+            save_png_atomic(gen.to_pil(image), folder / f"seed{args.seed + offset:06d}.png")
+        where = f"{out}/<class>/" if spread else f"{out}/"
+        print(f"wrote {len(images)} images to {where} (seed{args.seed:06d}.png ...)")
+    elif args.mode == "truncation":
+        psis = [float(p) for p in args.psis.split(",")]
+        labels = None if class_index is None else np.full(args.columns or 8, class_index)
+        sheet = gen.truncation_sheet(generator, psis, args.columns or 8, args.seed, labels)
+        save_png_atomic(gen.to_pil(sheet), out)
+        print(f"wrote {out} (rows: psi = {', '.join(f'{p:g}' for p in psis)})")
+    elif args.mode == "mixing":
+        sources = list(range(args.seed, args.seed + args.sources))
+        destinations = list(range(args.seed + 1000, args.seed + 1000 + args.destinations))
+        labels = None if class_index is None else np.full(max(args.sources, args.destinations), class_index)
+        sheet = gen.mixing_sheet(generator, sources, destinations, args.seed, args.truncation, labels)
+        save_png_atomic(gen.to_pil(sheet), out)
+        print(f"wrote {out} (coarse, middle and fine style mixing; sources {sources}, destinations {destinations})")
+    else:
+        if args.per_class:
+            sheet = gen.per_class_interpolation_sheet(generator, class_names, args.columns or 8, args.seed, args.truncation)
+            save_png_atomic(gen.to_pil(sheet), out)
+            print(f"wrote {out} (one row per class: {', '.join(class_names)})")
+            return 0
+        keyframes = list(range(args.seed, args.seed + args.keyframes))
+        frames = gen.interpolation_frames(generator, keyframes, args.steps, args.seed, args.truncation, class_index)
+        frames_dir = out.with_name(f"{out.stem}_frames")
+        frames_dir.mkdir(parents=True, exist_ok=True)
+        pictures = [gen.to_pil(frame) for frame in frames]
+        for index, picture in enumerate(pictures):
+            save_png_atomic(picture, frames_dir / f"frame{index:05d}.png")
+        with atomic_path(out, suffix=".gif") as temporary:
+            pictures[0].save(
+                temporary, format="GIF", save_all=True, append_images=pictures[1:],
+                duration=int(round(1000 / args.fps)), loop=0,
+            )
+        print(f"wrote {out} ({len(frames)} frames, also in {frames_dir}/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""Sampling from a trained generator: sheets, separate files, truncation rows, the style-mixing
+grid and latent walks. Used by ``python -m keras_gans.generate``, the training callbacks,
+metrics and notebooks.
+
+Seeds make every output reproducible: the latent of seed ``s`` is ``RandomState(s).randn``
+(as in the StyleGAN tools), and the generator's noise layers are reseeded from the command's
+seed before each batch.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import keras_gans  # noqa: F401  (registers layers for load_model)
+
+
+class GenerationError(ValueError):
+    """A generation request that cannot be satisfied (missing run, bad class, wrong mode)."""
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+def load_generator(run=None, generator_path=None):
+    """``(generator, class_names)`` from a run folder or a ``.keras`` file.
+
+    A run that was interrupted before writing ``generator.keras`` is loaded from its latest
+    checkpoint (its EMA generator).
+    """
+    import keras
+
+    if (run is None) == (generator_path is None):
+        raise GenerationError("give either a run folder or a generator .keras file")
+    if generator_path is not None:
+        path = Path(generator_path)
+        if not path.is_file():
+            raise GenerationError(f"generator file {path} does not exist")
+        class_names = _read_classes(path.parent / "classes.json")
+        return keras.saving.load_model(path, safe_mode=True, compile=False), class_names
+    run = Path(run)
+    if not run.is_dir():
+        raise GenerationError(f"run folder {run} does not exist")
+    class_names = _read_classes(run / "classes.json")
+    final = run / "generator.keras"
+    if final.is_file():
+        return keras.saving.load_model(final, safe_mode=True, compile=False), class_names
+    from keras_gans.training.run import generator_from_checkpoint
+
+    generator = generator_from_checkpoint(run)
+    if generator is None:
+        raise GenerationError(f"{run} has neither generator.keras nor a checkpoint; train it first")
+    return generator, class_names
+
+
+def _read_classes(path: Path):
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8")) or []
+    return []
+
+
+# --- Inspecting a generator ---------------------------------------------------------------------
+
+def latent_dim(generator) -> int:
+    return int(generator.inputs[0].shape[-1])
+
+
+def is_conditional(generator) -> bool:
+    return len(generator.inputs) > 1
+
+
+def style_parts(generator):
+    """(mapping, synthesis, truncation) of a style-based generator, else None."""
+    try:
+        return generator.get_layer("mapping"), generator.get_layer("synthesis"), generator.get_layer("truncation")
+    except ValueError:
+        return None
+
+
+def seed_noise(generator, seed: int) -> None:
+    """Reseed every NoiseInjection layer (including nested ones) deterministically from ``seed``."""
+    from keras_gans.layers import NoiseInjection
+
+    index = 0
+    for layer in _all_layers(generator):
+        if isinstance(layer, NoiseInjection):
+            state = layer.seed_generator.state
+            state.assign(np.asarray([seed % (2**31), index + 1]).astype(state.dtype))
+            index += 1
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def set_truncation(generator, psi: float) -> None:
+    if psi == 1.0 and style_parts(generator) is None:
+        return
+    parts = style_parts(generator)
+    if parts is None:
+        raise GenerationError("truncation needs a style-based generator (StyleGAN); this one has no mapping network")
+    parts[2].psi.assign(float(psi))
+
+
+def resolve_class(class_names, requested) -> int:
+    """A class index from a name or an index string, with a clear error for anything else."""
+    if not class_names:
+        raise GenerationError("--class was given, but this generator is unconditional (the run has no classes)")
+    if isinstance(requested, int) or (isinstance(requested, str) and requested.isdigit()):
+        index = int(requested)
+        if not 0 <= index < len(class_names):
+            raise GenerationError(f"class index {index} is out of range 0..{len(class_names) - 1}")
+        return index
+    if requested not in class_names:
+        raise GenerationError(f"unknown class {requested!r}; this run's classes: {', '.join(class_names)}")
+    return class_names.index(requested)
+
+
+# --- Sampling -------------------------------------------------------------------------------------
+
+def latents_for_seeds(seeds, dim: int) -> np.ndarray:
+    return np.stack([np.random.RandomState(int(seed) % (2**32)).randn(dim) for seed in seeds]).astype(np.float32)
+
+
+def run_generator(generator, latents, labels=None, batch_size: int = 32):
+    """Float images in [-1, 1] for the given latents (and labels for conditional generators)."""
+    latents = np.asarray(latents, np.float32)
+    outputs = []
+    for start in range(0, len(latents), batch_size):
+        z = latents[start : start + batch_size]
+        if is_conditional(generator):
+            if labels is None:
+                raise GenerationError("this generator is conditional: give a class (--class NAME)")
+            inputs = [z, np.asarray(labels[start : start + batch_size], np.int32)]
+        else:
+            inputs = z
+        outputs.append(np.asarray(generator(inputs, training=False)))
+    return np.concatenate(outputs)
+
+
+def to_uint8(images) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 1.0, class_index=None, batch_size: int = 32, labels=None):
+    """``num`` images as uint8 (N, H, W, C) for seeds ``seed .. seed + num - 1``.
+
+    Conditional generators use ``class_index`` for all images, or ``labels`` per image, or else
+    spread the images evenly over the classes.
+    """
+    seeds = list(range(seed, seed + num))
+    if is_conditional(generator) and labels is None:
+        if class_index is None:
+            classes = int(generator.get_layer("mapping").get_layer("class_embedding").input_dim) if style_parts(generator) else None
+            classes = classes or _num_classes(generator)
+            labels = np.arange(num) % classes
+        else:
+            labels = np.full(num, class_index)
+    set_truncation(generator, truncation_psi)
+    seed_noise(generator, seed)
+    try:
+        return to_uint8(run_generator(generator, latents_for_seeds(seeds, latent_dim(generator)), labels, batch_size))
+    finally:
+        set_truncation(generator, 1.0)
+
+
+def _num_classes(generator) -> int:
+    for layer in _all_layers(generator):
+        if layer.name in ("class_embedding", "label_embedding") and hasattr(layer, "input_dim"):
+            return int(layer.input_dim)
+    raise GenerationError("cannot tell how many classes this conditional generator has; pass --class")
+
+
+# --- Sheets -------------------------------------------------------------------------------------
+
+def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
+    count, height, width, channels = images.shape
+    rows = -(-count // columns)
+    padded = np.full((rows * columns, height, width, channels), 255, images.dtype)
+    padded[:count] = images
+    return padded.reshape(rows, columns, height, width, channels).swapaxes(1, 2).reshape(
+        rows * height, columns * width, channels
+    )
+
+
+def to_pil(array: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+
+
+def truncation_sheet(generator, psis, columns: int = 8, seed: int = 0, labels=None):
+    """One row per psi (the same latents in every row), as in StyleGAN fig. 8."""
+    rows = []
+    latents = latents_for_seeds(range(seed, seed + columns), latent_dim(generator))
+    for psi in psis:
+        set_truncation(generator, psi)
+        seed_noise(generator, seed)
+        rows.append(to_uint8(run_generator(generator, latents, labels)))
+    set_truncation(generator, 1.0)
+    return image_grid(np.concatenate(rows), columns)
+
+
+# Coarse (4x4-8x8), middle (16x16-32x32) and fine (64x64 and up) styles, as in StyleGAN fig. 3.
+MIXING_RANGES = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 20)}
+
+
+def style_layer_resolutions(synthesis) -> list[int]:
+    """The output resolution each style vector of the synthesis network acts at."""
+    from keras_gans.layers import SelectLatent
+
+    # The style of a g_block at resolution r is selected by a layer named "block{r}{a|b}_w".
+    by_index = {}
+    for layer in synthesis.layers:
+        if isinstance(layer, SelectLatent):
+            name = layer.name.split("_")[0]  # e.g. "block16a"
+            by_index[layer.index] = int("".join(ch for ch in name[len("block"):] if ch.isdigit()))
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def mixing_sheet(generator, source_seeds, destination_seeds, seed_for_noise: int = 0, psi: float = 1.0, labels=None):
+    """The style-mixing figure: for each of coarse / middle / fine, a grid whose top row shows
+    the source images, whose left column shows the destinations, and whose cells take the
+    destination's styles except in that range, which come from the source."""
+    parts = style_parts(generator)
+    if parts is None:
+        raise GenerationError("style mixing needs a style-based generator (StyleGAN)")
+    mapping, synthesis, truncation = parts
+    dim = latent_dim(generator)
+    resolutions = style_layer_resolutions(synthesis)
+    num_ws = len(resolutions)
+
+    def mapped(seeds, class_labels):
+        z = latents_for_seeds(seeds, dim)
+        inputs = [z, np.asarray(class_labels, np.int32)] if is_conditional(generator) else z
+        w = np.asarray(mapping(inputs, training=False))
+        w_avg = np.asarray(truncation.w_avg)
+        return w_avg + psi * (w - w_avg)
+
+    source_labels = labels if labels is not None else np.zeros(len(source_seeds), np.int32)
+    destination_labels = labels if labels is not None else np.zeros(len(destination_seeds), np.int32)
+    source_w = mapped(source_seeds, source_labels[: len(source_seeds)])
+    destination_w = mapped(destination_seeds, destination_labels[: len(destination_seeds)])
+
+    def synthesize(ws):
+        seed_noise(generator, seed_for_noise)
+        return to_uint8(np.asarray(synthesis(ws.astype(np.float32), training=False)))
+
+    broadcast = lambda w: np.repeat(w[:, None, :], num_ws, axis=1)  # noqa: E731
+    source_images = synthesize(broadcast(source_w))
+    destination_images = synthesize(broadcast(destination_w))
+    height, width, channels = source_images.shape[1:]
+    blank = np.full((1, height, width, channels), 255, np.uint8)
+    sections = []
+    for low, high in MIXING_RANGES.values():
+        mask = np.array([low <= r <= high for r in resolutions])
+        if not mask.any():
+            continue
+        tiles = [blank, source_images]
+        for row, destination in enumerate(destination_w):
+            ws = broadcast(np.repeat(destination[None], len(source_w), axis=0))
+            ws[:, mask] = broadcast(source_w)[:, mask]
+            tiles += [destination_images[row : row + 1], synthesize(ws)]
+        sections.append(image_grid(np.concatenate(tiles), len(source_seeds) + 1))
+    separator = np.full((max(2, height // 16), sections[0].shape[1], channels), 255, np.uint8)
+    stacked = []
+    for section in sections:
+        stacked += [section, separator]
+    return np.concatenate(stacked[:-1])
+
+
+def slerp(a, b, t):
+    """Spherical interpolation, which keeps Gaussian latents at a typical norm."""
+    a_norm, b_norm = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    omega = np.arccos(np.clip(np.dot(a_norm, b_norm), -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def interpolation_latents(keyframe_seeds, dim: int, steps_between: int) -> np.ndarray:
+    keys = latents_for_seeds(keyframe_seeds, dim)
+    frames = []
+    for start, end in zip(keys, np.roll(keys, -1, axis=0)):  # loops back to the first key
+        frames += [slerp(start, end, t) for t in np.linspace(0, 1, steps_between, endpoint=False)]
+    return np.asarray(frames, np.float32)
+
+
+def interpolation_frames(generator, keyframe_seeds, steps_between: int = 16, seed: int = 0, psi: float = 1.0, class_index=None):
+    latents = interpolation_latents(keyframe_seeds, latent_dim(generator), steps_between)
+    labels = np.full(len(latents), class_index or 0) if is_conditional(generator) else None
+    if is_conditional(generator) and class_index is None:
+        raise GenerationError("this generator is conditional: give --class, or use --per-class")
+    set_truncation(generator, psi)
+    frames = []
+    try:
+        for start in range(0, len(latents), 32):
+            # The same noise for every frame, so the walk shows the latent changing, not the noise.
+            seed_noise(generator, seed)
+            batch = latents[start : start + 32]
+            frames.append(to_uint8(run_generator(generator, batch, None if labels is None else labels[start : start + 32])))
+    finally:
+        set_truncation(generator, 1.0)
+    return np.concatenate(frames)
+
+
+def per_class_interpolation_sheet(generator, class_names, columns: int = 8, seed: int = 0, psi: float = 1.0):
+    """One row per class, columns interpolating between two random latents with the class fixed
+    (the AC-GAN article's figure)."""
+    if not is_conditional(generator):
+        raise GenerationError("--per-class needs a conditional generator")
+    dim = latent_dim(generator)
+    start, end = latents_for_seeds([seed, seed + 1], dim)
+    row_latents = np.stack([slerp(start, end, t) for t in np.linspace(0, 1, columns)]).astype(np.float32)
+    set_truncation(generator, psi)
+    rows = []
+    try:
+        for index in range(len(class_names)):
+            seed_noise(generator, seed)
+            rows.append(to_uint8(run_generator(generator, row_latents, np.full(columns, index))))
+    finally:
+        set_truncation(generator, 1.0)
+    return image_grid(np.concatenate(rows), columns)

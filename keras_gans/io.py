@@ -1,0 +1,50 @@
+"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = ""):
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    ``suffix`` keeps the extension for writers that look at it (Keras wants ``.keras``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_json_atomic(path: str | Path, payload) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
+
+
+def save_png_atomic(image, path: str | Path) -> None:
+    """Save a Pillow image as PNG atomically."""
+    with atomic_path(path, suffix=".png") as temporary:
+        image.save(temporary, format="PNG")
+
+
+def save_model_atomic(model, path: str | Path) -> None:
+    with atomic_path(path, suffix=".keras") as temporary:
+        model.save(temporary)

@@ -1,0 +1,267 @@
+"""A whole training run in one folder: resolved config, class list, checkpoints, TensorBoard
+logs, sample grids and the final generator. Resuming is the default when the folder holds a
+checkpoint.
+
+Run folder layout::
+
+    config.json        model name, model config, run settings
+    classes.json       class names (empty list when unconditional)
+    skipped_files.txt  every input file that was not used, with its reason
+    checkpoints/       ckpt-<images seen>/ (the last K)
+    logs/              TensorBoard event files
+    samples/           fixed-seed EMA sample grids
+    generator.keras    the final EMA generator (safe-mode loadable)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_gans.config import (
+    GANConfig,
+    ConfigError,
+    config_differences,
+    config_from_dict,
+    config_to_dict,
+    format_config,
+)
+from keras_gans.io import save_model_atomic, write_json_atomic, write_text_atomic
+
+
+class RunError(ValueError):
+    """A run that cannot start as asked (config changed on resume, nothing left to train)."""
+
+
+@dataclass
+class RunSettings:
+    """How long and how a run trains; not part of the model (may change on resume)."""
+
+    out: str = "runs/default"
+    data: str | None = None  # None: the built-in emoji data
+    kimg: float = 100.0
+    seed: int = 0
+    crop: str = "center"
+    flip: bool = True
+    checkpoint_every_kimg: float = 5.0
+    keep_checkpoints: int = 3
+    sample_every_kimg: float = 5.0
+    tick_kimg: float = 1.0
+    strategy: str = "auto"
+    progress: bool = True
+
+
+def saved_run_config(out: Path):
+    path = out / "config.json"
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return config_from_dict(saved["model"], saved["config"])
+
+
+def prepare_run_folder(out: Path, config: GANConfig, fresh: bool, override: bool, config_explicit: bool):
+    """Decide between a new run and a resume; returns (config to use, checkpoint or None).
+
+    A resume with a changed model config is refused with the differences unless ``override``.
+    When the user named no model settings at all, the saved config is simply reused.
+    """
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    checkpoint = latest_checkpoint(out / "checkpoints")
+    if fresh and out.exists() and any(out.iterdir()):
+        aside = out.with_name(f"{out.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        out.rename(aside)
+        print(f"--fresh: moved the previous run aside to {aside}")
+        return config, None
+    if checkpoint is None:
+        return config, None
+    saved = saved_run_config(out)
+    if saved is None:
+        return config, checkpoint
+    if not config_explicit:
+        return saved, checkpoint
+    differences = config_differences(saved, dataclasses.replace(config, num_classes=saved.num_classes))
+    if differences and not override:
+        raise RunError(
+            f"{out} holds a run whose model config differs from the one asked for:\n  "
+            + "\n  ".join(differences)
+            + "\nResume it without model flags, pass --override to resume with the new settings, "
+            "or --fresh to start over (the old run is moved aside, not deleted)."
+        )
+    if differences:
+        print("--override: resuming with changed settings:\n  " + "\n  ".join(differences))
+    return config, checkpoint
+
+
+def load_training_data(settings: RunSettings, config: GANConfig):
+    """(ImageFolderData or None, tf.data pipeline factory, class names, description)."""
+    from keras_gans.data.folders import check_trainable, load_image_folder
+    from keras_gans.data.pipeline import array_dataset, tfrecord_training_dataset
+
+    if settings.data is None:
+        from keras_gans.data.builtin import load_builtin_emoji
+
+        data, source = load_builtin_emoji(config.resolution, config.channels), "built-in emoji (Noto Color Emoji)"
+    else:
+        from keras_gans.data.tfrecords import find_tfrecords, read_tfrecord_metadata
+
+        shards = find_tfrecords(settings.data)
+        if shards:
+            meta = read_tfrecord_metadata(settings.data)
+            if int(meta["channels"]) != config.channels:
+                raise RunError(
+                    f"the TFRecords in {settings.data} have {meta['channels']} channel(s), the model "
+                    f"{config.channels}; re-run prepare with --channels {config.channels}"
+                )
+            count, classes = int(meta["count"]), list(meta.get("classes") or [])
+            if count < config.batch_size * config.n_critic:
+                raise RunError(f"{settings.data} has only {count} image(s), fewer than one batch")
+            if config.conditional and len(classes) < 2:
+                raise RunError(f"a conditional model needs labelled data; {settings.data} has no classes")
+
+            def make(start_epoch):
+                return tfrecord_training_dataset(
+                    shards, config.resolution, config.channels, config.batch_size * config.n_critic,
+                    count, settings.flip, settings.seed, start_epoch,
+                )
+
+            return None, make, classes, f"{count} images from {len(shards)} TFRecord shard(s) in {settings.data}"
+        data = load_image_folder(settings.data, config.resolution, config.channels, settings.crop, progress=settings.progress)
+        source = str(settings.data)
+    check_trainable(data, config.batch_size * config.n_critic, config.conditional, source)
+
+    def make(start_epoch):
+        return array_dataset(
+            data.images, data.labels, config.batch_size * config.n_critic, flip=settings.flip,
+            seed=settings.seed, start_epoch=start_epoch,
+        )
+
+    description = f"{len(data.images)} images from {source}"
+    if data.class_names:
+        description += f" in {len(data.class_names)} classes"
+    return data, make, data.class_names, description
+
+
+def generator_from_checkpoint(run: Path):
+    """The EMA generator of a run's latest checkpoint (for runs without generator.keras)."""
+    from keras_gans.training.checkpoints import latest_checkpoint, restore_generator
+    from keras_gans.training.engine import build_gan
+
+    checkpoint = latest_checkpoint(Path(run) / "checkpoints")
+    config = saved_run_config(Path(run))
+    if checkpoint is None or config is None:
+        return None
+    gan = build_gan(config)
+    restore_generator(gan, checkpoint)
+    return gan.ema_generator
+
+
+def train(config: GANConfig, settings: RunSettings, fresh=False, override=False, config_explicit=True, extra_callbacks=()):
+    """Train (or resume) a run; returns the engine. Prints the resolved config at start."""
+    import keras
+
+    from keras_gans.training.callbacks import CheckpointCallback, ProgressCallback, TensorBoardCallback
+    from keras_gans.training.checkpoints import CheckpointManager
+    from keras_gans.training.engine import build_gan
+    from keras_gans.training.strategy import select_strategy
+
+    out = Path(settings.out)
+    config, checkpoint = prepare_run_folder(out, config, fresh, override, config_explicit)
+    data, make_dataset, class_names, description = load_training_data(settings, config)
+    if config.conditional:
+        if config.num_classes and checkpoint is not None and config.num_classes != len(class_names):
+            raise RunError(
+                f"the run was trained on {config.num_classes} classes, the data has {len(class_names)}"
+            )
+        config = dataclasses.replace(config, num_classes=len(class_names))
+    total_images = int(round(settings.kimg * 1000))
+
+    out.mkdir(parents=True, exist_ok=True)
+    print(format_config(config, f"{config.model_name} configuration (resolved)"))
+    print(f"data: {description}")
+    if data is not None and data.skipped:
+        from keras_gans.data.folders import format_skipped
+
+        write_text_atomic(out / "skipped_files.txt", "".join(f"{p}\t{r}\n" for p, r in data.skipped))
+        print(f"skipped {len(data.skipped)} file(s) (all listed in {out / 'skipped_files.txt'}):")
+        print(format_skipped(data.skipped, limit=10))
+    write_json_atomic(
+        out / "config.json",
+        {"model": config.model_name, "config": config_to_dict(config), "run": dataclasses.asdict(settings)},
+    )
+    write_json_atomic(out / "classes.json", list(class_names) if config.conditional else [])
+
+    strategy = select_strategy(settings.strategy)
+    with strategy.scope():
+        gan = build_gan(config, seed=settings.seed)
+        gan.compile()
+    manager = CheckpointManager(out / "checkpoints", gan, keep=settings.keep_checkpoints)
+    if checkpoint is not None:
+        meta = manager.restore(checkpoint)
+        print(f"resuming from {checkpoint} ({meta['images_seen'] / 1000:.1f} kimg)")
+    images_seen = int(gan.images_seen.numpy())
+    if images_seen >= total_images:
+        raise RunError(
+            f"{out} is already trained to {images_seen / 1000:g} kimg (asked for {settings.kimg:g}); "
+            "pass a larger --kimg to continue"
+        )
+
+    per_step = gan.images_per_step
+    spe = config.steps_per_execution
+    steps_left = math.ceil((total_images - images_seen) / per_step)
+    steps_left = math.ceil(steps_left / spe) * spe
+    tick_steps = max(spe, int(round(settings.tick_kimg * 1000 / per_step / spe)) * spe)
+    full_ticks, remainder_steps = divmod(steps_left, tick_steps)
+
+    grid_count = 64 if config.resolution <= 64 else (36 if config.resolution <= 128 else 16)
+    from keras_gans.generation import latents_for_seeds
+
+    fixed_latents = latents_for_seeds(range(settings.seed, settings.seed + grid_count), config.latent_dim)
+    fixed_labels = (np.arange(grid_count) % config.num_classes) if config.conditional else None
+    callbacks = [
+        ProgressCallback(total_images, enabled=settings.progress),
+        TensorBoardCallback(
+            out / "logs", out / "samples", fixed_latents, fixed_labels,
+            settings.sample_every_kimg, grid_columns=int(math.sqrt(grid_count)),
+        ),
+        CheckpointCallback(manager, settings.checkpoint_every_kimg),
+        *extra_callbacks,
+    ]
+    dataset = make_dataset(start_epoch=images_seen)
+    print(f"training to {settings.kimg:g} kimg in {out}  (TensorBoard: tensorboard --logdir {out / 'logs'})")
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        # One fit() for all full ticks keeps one dataset iterator (no replayed shuffle order);
+        # an epoch is a tick, so logged losses are averages over the tick.
+        if full_ticks:
+            gan.fit(dataset, steps_per_epoch=tick_steps, epochs=full_ticks, verbose=0, callbacks=callbacks, shuffle=False)
+        if remainder_steps:
+            gan.fit(dataset, steps_per_epoch=remainder_steps, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: saving a checkpoint before exiting ...")
+    finally:
+        for callback in callbacks:
+            if isinstance(callback, ProgressCallback):
+                callback.on_train_end()
+    path = manager.save()
+    save_model_atomic(gan.ema_generator, out / "generator.keras")
+    elapsed = time.perf_counter() - started
+    trained = int(gan.images_seen.numpy()) - images_seen
+    print(
+        f"{'stopped' if interrupted else 'done'}: {int(gan.images_seen.numpy()) / 1000:.1f} kimg "
+        f"({trained / max(elapsed, 1e-9):.1f} img/s). Checkpoint: {path}\n"
+        f"generator: {out / 'generator.keras'}; samples: {out / 'samples'}; "
+        f"logs: tensorboard --logdir {out / 'logs'}"
+    )
+    if interrupted:
+        print(f"resume with the same command (the run continues from {path.name})")
+        raise KeyboardInterrupt
+    return gan
