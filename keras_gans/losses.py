@@ -107,6 +107,23 @@ def drift_penalty(real_logits):
     return tf.square(_flat(real_logits))
 
 
+# --- Odena et al. 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs" ---------------
+
+def auxiliary_classifier_loss(class_logits, labels):
+    """-log P(C = c | X), the negative of AC-GAN's L_C (Odena et al. 2017, eq. 2), averaged over
+    the batch: softmax cross-entropy of the auxiliary classifier's logits against the labels."""
+    logits = tf.cast(class_logits, tf.float32)
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def classification_accuracy(class_logits, labels):
+    """Fraction of samples whose arg-max class logit is the label (a diagnostic, not a loss)."""
+    predicted = tf.argmax(tf.cast(class_logits, tf.float32), axis=-1, output_type=tf.int32)
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    return tf.reduce_mean(tf.cast(tf.equal(predicted, labels), tf.float32))
+
+
 LOSS_PAIRS = {
     # name: (discriminator loss, generator loss)
     "nonsaturating": (logistic_discriminator_loss, nonsaturating_generator_loss),

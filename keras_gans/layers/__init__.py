@@ -1,6 +1,9 @@
 """Reusable, serializable building blocks shared by every model (no Lambda layers)."""
+from keras_gans.layers.conditioning import ConditionalBatchNormalization, OneHot, ProjectionScore
 from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
+from keras_gans.layers.fade import FadeIn
 from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm
+from keras_gans.layers.spectral import SNConv2D, SNDense, SNEmbedding
 from keras_gans.layers.style import (
     AdaIN,
     BroadcastLatent,
@@ -13,12 +16,19 @@ from keras_gans.layers.style import (
 __all__ = [
     "AdaIN",
     "BroadcastLatent",
+    "ConditionalBatchNormalization",
     "ConstantInput",
     "EqualizedConv2D",
     "EqualizedDense",
+    "FadeIn",
     "MinibatchStdDev",
     "NoiseInjection",
+    "OneHot",
     "PixelNorm",
+    "ProjectionScore",
+    "SNConv2D",
+    "SNDense",
+    "SNEmbedding",
     "SelectLatent",
     "Truncation",
 ]

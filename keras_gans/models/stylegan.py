@@ -292,3 +292,20 @@ def cpu_64_preset() -> StyleGANConfig:
 
 register_preset("stylegan-article", "stylegan", article_preset, "the article's StyleGAN: MSE + R1 50, batch 4, 256x256 by default")
 register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (the default)")
+
+
+def conditional_64_preset() -> StyleGANConfig:
+    """stylegan-cpu-64 with class conditioning: a class embedding joins z in the mapping network
+    and the discriminator adds a projection term (Miyato & Koyama 2018). num_classes comes from
+    the dataset's class subfolders."""
+    import dataclasses
+
+    return dataclasses.replace(cpu_64_preset(), conditional=True)
+
+
+register_preset(
+    "stylegan-conditional-64",
+    "stylegan",
+    conditional_64_preset,
+    "class-conditional StyleGAN at 64x64 (class embedding in the mapping, projection discriminator)",
+)

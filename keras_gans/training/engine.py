@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_gans import losses
 from keras_gans.config import GANConfig
 from keras_gans.training.ema import ema_beta, update_ema
+from keras_gans.training.schedules import ProgressiveSchedule, blend_reals, instance_noise_std
 
 
 def _layer_or_none(model, name):
@@ -58,6 +59,24 @@ class GAN(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty", "gradient_penalty")
         }
+        # AC-GAN discriminators classify instead of taking the label as an input.
+        self.discriminator_takes_label = config.conditional and len(discriminator.inputs) > 1
+        self.auxiliary_classifier = config.auxiliary_classifier_weight > 0
+        if self.auxiliary_classifier:
+            for name in ("d_aux_loss", "g_aux_loss", "aux_real_accuracy"):
+                self.trackers[name] = keras.metrics.Mean(name=name)
+        # Progressive growing: every FadeIn layer's alpha follows the images-shown schedule.
+        self.fade_layers = []
+        if config.progressive:
+            from keras_gans.layers.fade import FadeIn
+
+            self.progressive_schedule = ProgressiveSchedule(
+                config.progressive_start_resolution, config.resolution, config.fade_kimg, config.stable_kimg
+            )
+            models = {id(m): m for m in (generator, self.ema_generator, discriminator)}.values()
+            self.fade_layers = [
+                layer for model in models for layer in model._flatten_layers() if isinstance(layer, FadeIn)
+            ]
 
     # -- Keras plumbing --------------------------------------------------------------------------
 
@@ -98,9 +117,24 @@ class GAN(keras.Model):
     def _generator_inputs(self, z, labels):
         return [z, labels] if self.config.conditional else z
 
+    def _discriminate_with_classes(self, images, labels, training=True):
+        """(logits, class logits or None): AC-GAN discriminators also output class logits."""
+        inputs = [images, labels] if self.discriminator_takes_label else images
+        outputs = self.discriminator(inputs, training=training)
+        if self.auxiliary_classifier:
+            return outputs[0], outputs[1]
+        return outputs, None
+
     def _discriminate(self, images, labels, training=True):
-        inputs = [images, labels] if self.config.conditional else images
-        return self.discriminator(inputs, training=training)
+        return self._discriminate_with_classes(images, labels, training)[0]
+
+    def _instance_noise(self, images):
+        """Gaussian instance noise on discriminator inputs, annealed over images shown."""
+        if self.config.instance_noise_std <= 0:
+            return images
+        std = instance_noise_std(self.images_seen, self.config.instance_noise_std, self.config.instance_noise_kimg)
+        noise = keras.random.normal(tf.shape(images), seed=self.latent_seed, dtype=images.dtype)
+        return images + tf.cast(std, images.dtype) * noise
 
     def generate_for_training(self, batch, labels):
         """Fakes for a training step, with style mixing for style-based generators.
@@ -160,6 +194,7 @@ class GAN(keras.Model):
         batch = tf.shape(real)[0]
         fakes, _ = self.generate_for_training(batch, labels)
         fakes = tf.stop_gradient(fakes)
+        real, fakes = self._instance_noise(real), self._instance_noise(tf.cast(fakes, real.dtype))
         variables = self.discriminator.trainable_variables
         fused_r1 = config.r1_weight > 0 and config.r1_interval == 1
         r1 = tf.constant(0.0)
@@ -168,15 +203,21 @@ class GAN(keras.Model):
             if fused_r1:
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(real)
-                    real_logits = self._discriminate(real, labels)
+                    real_logits, real_classes = self._discriminate_with_classes(real, labels)
                     real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
                 r1_gradients = r1_tape.gradient(real_logit_sum, real)
                 r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))
             else:
-                real_logits = self._discriminate(real, labels)
-            fake_logits = self._discriminate(fakes, labels)
+                real_logits, real_classes = self._discriminate_with_classes(real, labels)
+            fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             total = d_loss + config.r1_weight * r1
+            if self.auxiliary_classifier:
+                # AC-GAN (Odena et al. 2017, eq. 2): D maximises L_C on reals and fakes.
+                aux_loss = losses.auxiliary_classifier_loss(real_classes, labels) + losses.auxiliary_classifier_loss(
+                    fake_classes, labels
+                )
+                total += config.auxiliary_classifier_weight * aux_loss
             if config.gradient_penalty != "none":
                 points = self._penalty_points(real, fakes)
                 per_sample = (
@@ -198,21 +239,32 @@ class GAN(keras.Model):
             scale = self._replica_scale()
             gradients = [g + scale * r for g, r in zip(gradients, r1_gradients)]
         self.d_optimizer.apply(gradients, variables)
-        return {
+        logs = {
             "d_loss": d_loss,
             "d_real": tf.reduce_mean(tf.cast(real_logits, tf.float32)),
             "d_fake": tf.reduce_mean(tf.cast(fake_logits, tf.float32)),
             "r1_penalty": r1,
             "gradient_penalty": gradient_penalty,
         }
+        if self.auxiliary_classifier:
+            logs["d_aux_loss"] = aux_loss
+            logs["aux_real_accuracy"] = losses.classification_accuracy(real_classes, labels)
+        return logs
 
     def _generator_step(self, labels):
         batch = tf.shape(labels)[0]
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fakes, w = self.generate_for_training(batch, labels)
-            g_loss = self.g_loss_fn(self._discriminate(fakes, labels))
-            scaled = g_loss * self._replica_scale()
+            fake_logits, fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
+            g_loss = self.g_loss_fn(fake_logits)
+            total = g_loss
+            if self.auxiliary_classifier:
+                # AC-GAN: G also maximises L_C, the log-likelihood of the requested class.
+                g_aux_loss = losses.auxiliary_classifier_loss(fake_classes, labels)
+                total += self.config.auxiliary_classifier_weight * g_aux_loss
+                self.trackers["g_aux_loss"].update_state(g_aux_loss)
+            scaled = total * self._replica_scale()
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         return g_loss, w
 
@@ -233,6 +285,13 @@ class GAN(keras.Model):
         images = tf.cast(images, tf.float32)
         labels = tf.cast(labels, tf.int32)
         batch = config.batch_size
+        if self.fade_layers:
+            # Fade-in alpha from images shown (a resumed run continues with the same alpha); reals
+            # crossfade between resolutions as the generator's output does.
+            alpha = self.progressive_schedule.alpha_tensor(self.images_seen, config.resolution)
+            for layer in self.fade_layers:
+                layer.alpha.assign(alpha)
+            images = blend_reals(images, alpha)
         for critic_step in range(config.n_critic):
             chunk = slice(critic_step * batch, (critic_step + 1) * batch)
             d_logs = self._discriminator_step(images[chunk], labels[chunk])
