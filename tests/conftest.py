@@ -31,3 +31,38 @@ def bob_ross_dir() -> Path:
 @pytest.fixture
 def anime_cascade_path() -> Path:
     return shared_path("models", "lbpcascade_animeface.xml")
+
+
+def tiny_stylegan_overrides(resolution: int = 16) -> dict:
+    """A StyleGAN small enough for a CPU test step in well under a second."""
+    return {
+        "resolution": resolution,
+        "latent_dim": 16,
+        "style_dim": 16,
+        "mapping_layers": 2,
+        "width_base": 16 * resolution,
+        "width_max": 16,
+        "batch_size": 4,
+        "steps_per_execution": 1,
+        "minibatch_std_group": 2,
+    }
+
+
+@pytest.fixture
+def tiny_stylegan_config():
+    from keras_gans.config import apply_overrides, preset_config
+
+    def make(resolution: int = 16, **overrides):
+        config = preset_config("stylegan-cpu-64")
+        return apply_overrides(config, {**tiny_stylegan_overrides(resolution), **overrides}, "test")
+
+    return make
+
+
+@pytest.fixture
+def tiny_stylegan_flags():
+    """``--set KEY=VALUE`` flags for the train CLI that give the tiny StyleGAN above."""
+    flags = []
+    for key, value in tiny_stylegan_overrides().items():
+        flags += ["--set", f"{key}={value}"]
+    return flags

@@ -1,0 +1,112 @@
+"""Every shared layer: output shapes, and a safe-mode save/load round trip with identical outputs."""
+import numpy as np
+import keras
+import pytest
+
+import keras_gans  # noqa: F401
+from keras_gans import layers as L
+
+
+def _round_trip(model, inputs, tmp_path):
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    expected, actual = model(inputs), loaded(inputs)
+    for want, got in zip(expected if isinstance(expected, list) else [expected], actual if isinstance(actual, list) else [actual]):
+        np.testing.assert_allclose(np.asarray(want), np.asarray(got), rtol=1e-5, atol=1e-6)
+    return loaded
+
+
+@pytest.mark.parametrize("equalized", [True, False])
+def test_equalized_dense_and_conv_shapes_and_effective_scale(equalized, tmp_path):
+    x = keras.Input((8, 8, 3))
+    y = L.EqualizedConv2D(5, 3, lr_multiplier=0.5, equalized=equalized)(x)
+    y = keras.layers.Flatten()(y)
+    y = L.EqualizedDense(4, lr_multiplier=0.1, bias_initial_value=1.0, equalized=equalized)(y)
+    model = keras.Model(x, y)
+    data = np.random.RandomState(0).randn(2, 8, 8, 3).astype("float32")
+    assert model(data).shape == (2, 4)
+    dense = model.layers[-1]
+    # The effective weights have He std sqrt(2 / fan_in) whatever the parametrisation.
+    effective = np.asarray(dense.kernel) * dense.runtime_scale
+    assert abs(effective.std() - np.sqrt(2 / (8 * 8 * 5))) < 0.2 * np.sqrt(2 / (8 * 8 * 5))
+    np.testing.assert_allclose(np.asarray(dense.bias) * dense.lr_multiplier, 1.0, rtol=1e-6)
+    _round_trip(model, data, tmp_path)
+
+
+def test_pixel_norm_gives_unit_mean_square(tmp_path):
+    x = keras.Input((16,))
+    model = keras.Model(x, L.PixelNorm()(x))
+    data = np.random.RandomState(1).randn(3, 16).astype("float32") * 7
+    out = np.asarray(model(data))
+    np.testing.assert_allclose((out**2).mean(axis=1), 1.0, rtol=1e-4)
+    _round_trip(model, data, tmp_path)
+
+
+def test_minibatch_stddev_appends_group_statistic(tmp_path):
+    x = keras.Input((4, 4, 6))
+    model = keras.Model(x, L.MinibatchStdDev(group_size=2)(x))
+    data = np.random.RandomState(2).randn(4, 4, 4, 6).astype("float32")
+    out = np.asarray(model(data))
+    assert out.shape == (4, 4, 4, 7)
+    # Samples 0 and 1 form one group: their std feature is the mean over features of |a-b|/2.
+    expected = np.mean(np.sqrt(((data[0] - data[1]) / 2) ** 2 + 1e-8))
+    np.testing.assert_allclose(out[0, :, :, -1], expected, rtol=1e-4)
+    np.testing.assert_allclose(out[1, :, :, -1], expected, rtol=1e-4)
+    _round_trip(model, data, tmp_path)
+
+
+def test_adain_normalises_then_applies_style(tmp_path):
+    x, s, b = keras.Input((5, 5, 3)), keras.Input((3,)), keras.Input((3,))
+    model = keras.Model([x, s, b], L.AdaIN()([x, s, b]))
+    rng = np.random.RandomState(3)
+    data = [rng.randn(2, 5, 5, 3).astype("float32") * 4 + 2, rng.rand(2, 3).astype("float32") + 0.5, rng.randn(2, 3).astype("float32")]
+    out = np.asarray(model(data))
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), data[2], atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), data[1], rtol=1e-3)
+    _round_trip(model, data, tmp_path)
+
+
+def test_noise_injection_starts_at_zero_strength_and_adds_noise_once_trained(tmp_path):
+    x = keras.Input((4, 4, 2))
+    layer = L.NoiseInjection(seed=3)
+    model = keras.Model(x, layer(x))
+    data = np.ones((2, 4, 4, 2), "float32")
+    np.testing.assert_array_equal(np.asarray(model(data)), data)
+    layer.strength.assign([1.0, 0.0])
+    out = np.asarray(model(data))
+    assert np.abs(out[..., 0] - 1).mean() > 0.1  # noisy channel
+    np.testing.assert_array_equal(out[..., 1], 1.0)  # zero-strength channel untouched
+    # One noise map per pixel, shared by the channels it scales.
+    layer.strength.assign([1.0, 2.0])
+    out = np.asarray(model(data))
+    np.testing.assert_allclose(out[..., 1] - 1, 2 * (out[..., 0] - 1), rtol=1e-5)
+    loaded = keras.saving.load_model(_save(model, tmp_path), safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(loaded.layers[-1].strength), [1.0, 2.0])
+
+
+def _save(model, tmp_path):
+    path = tmp_path / "noise.keras"
+    model.save(path)
+    return path
+
+
+def test_constant_select_broadcast_and_truncation(tmp_path):
+    w = keras.Input((6,))
+    ws = L.BroadcastLatent(3)(w)
+    truncation = L.Truncation(cutoff=2)
+    truncated = truncation(ws)
+    constant = L.ConstantInput(4, size=4)(w)
+    picked = L.SelectLatent(2)(truncated)
+    model = keras.Model(w, [truncated, constant, picked])
+    data = np.random.RandomState(4).randn(2, 6).astype("float32")
+    truncation.w_avg.assign(np.full(6, 0.5, "float32"))
+    truncation.psi.assign(0.0)
+    out_ws, out_constant, out_picked = (np.asarray(t) for t in model(data))
+    assert out_ws.shape == (2, 3, 6) and out_constant.shape == (2, 4, 4, 4)
+    np.testing.assert_allclose(out_ws[:, :2], 0.5)  # the coarse layers collapse to w_avg
+    np.testing.assert_allclose(out_ws[:, 2], data, rtol=1e-6)  # beyond the cut-off: untouched
+    np.testing.assert_allclose(out_picked, data, rtol=1e-6)
+    np.testing.assert_array_equal(out_constant[0], out_constant[1])
+    loaded = _round_trip(model, data, tmp_path)
+    assert float(np.asarray(loaded.get_layer(truncation.name).psi)) == 0.0

@@ -1,0 +1,61 @@
+"""Losses and penalties against values computed by hand."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gans import losses
+
+REAL = np.array([[2.0], [-1.0]], "float32")
+FAKE = np.array([[0.5], [-3.0]], "float32")
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def test_logistic_and_nonsaturating():
+    expected_d = np.mean(softplus(-REAL)) + np.mean(softplus(FAKE))
+    assert float(losses.logistic_discriminator_loss(REAL, FAKE)) == pytest.approx(expected_d, rel=1e-6)
+    assert float(losses.nonsaturating_generator_loss(FAKE)) == pytest.approx(np.mean(softplus(-FAKE)), rel=1e-6)
+
+
+def test_least_squares_matches_the_articles_mse_targets():
+    # mse(+1 for reals) + mse(-1 for fakes): ((1)^2 + (-2)^2)/2 + ((1.5)^2 + (-2)^2)/2
+    assert float(losses.least_squares_discriminator_loss(REAL, FAKE)) == pytest.approx(2.5 + 3.125)
+    assert float(losses.least_squares_generator_loss(FAKE)) == pytest.approx((0.25 + 16) / 2)
+
+
+def test_hinge_and_wasserstein():
+    assert float(losses.hinge_discriminator_loss(REAL, FAKE)) == pytest.approx((0 + 2) / 2 + (1.5 + 0) / 2)
+    assert float(losses.hinge_generator_loss(FAKE)) == pytest.approx(1.25)
+    assert float(losses.wasserstein_discriminator_loss(REAL, FAKE)) == pytest.approx(-1.25 - 0.5)
+    assert float(losses.wasserstein_generator_loss(FAKE)) == pytest.approx(1.25)
+
+
+def test_r1_of_a_linear_discriminator_is_the_squared_weight_norm():
+    weights = tf.constant(np.arange(12, dtype="float32").reshape(1, 2, 2, 3) / 10)
+    x = tf.random.normal((4, 2, 2, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = tf.reduce_sum(x * weights, axis=[1, 2, 3])
+        total = tf.reduce_sum(logits)
+    penalty = losses.r1_penalty(tape.gradient(total, x))
+    np.testing.assert_allclose(penalty, np.sum(np.square(weights.numpy())), rtol=1e-5)
+
+
+def test_gradient_penalties_and_drift():
+    gradients = tf.constant([[3.0, 4.0], [0.0, 0.0]])  # norms 5 and 0
+    np.testing.assert_allclose(losses.wgan_gp_penalty(gradients), [16.0, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(losses.dragan_penalty(gradients), [16.0, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(losses.drift_penalty(REAL), [4.0, 1.0])
+    # The norm's gradient stays finite at a zero gradient (plain sqrt would give NaN).
+    zero = tf.zeros((1, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(zero)
+        value = tf.reduce_sum(losses.wgan_gp_penalty(zero))
+    assert np.all(np.isfinite(tape.gradient(value, zero)))
+
+
+def test_unknown_loss_name_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown loss 'wat'"):
+        losses.get_loss_pair("wat")

@@ -1,0 +1,130 @@
+"""Whole runs through the command line: a short real run on anime faces, resume, refusal of a
+changed config, --fresh, and the generate modes on what was saved."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_gans import generate, train
+
+
+@pytest.fixture(autouse=True)
+def _tiny_flags(tiny_stylegan_flags):
+    global TINY_FLAGS
+    TINY_FLAGS = tiny_stylegan_flags + ["--no-progress", "--tick", "0.032", "--sample-every", "0.032", "--checkpoint-every", "0.064"]
+
+
+def _train(out, data, kimg, *extra):
+    return train.main(["--model", "stylegan", "--data", str(data), "--out", str(out), "--kimg", str(kimg), *TINY_FLAGS, *extra])
+
+
+@pytest.fixture
+def small_folder(tmp_path):
+    root = tmp_path / "pictures"
+    rng = np.random.RandomState(0)
+    for klass in ("red", "blue"):
+        (root / klass).mkdir(parents=True)
+        for index in range(12):
+            color = (200, 40, 40) if klass == "red" else (40, 40, 200)
+            pixels = np.clip(rng.randn(24, 24, 3) * 20 + color, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / klass / f"{index}.png")
+    (root / "red" / "broken.png").write_text("not an image")
+    return root
+
+
+def test_short_real_run_on_anime_faces(anime_faces_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, anime_faces_dir, 0.128, "--sample-every", "0.064") == 0
+    grids = sorted((out / "samples").glob("grid-*.png"))
+    assert len(grids) >= 3
+    first, last = (np.asarray(Image.open(p), dtype=np.float32) for p in (grids[0], grids[-1]))
+    assert np.abs(first - last).mean() > 1.0  # the EMA samples changed as training went on
+    assert (out / "generator.keras").is_file() and list((out / "logs").iterdir())
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import tensorflow as tf
+
+    events = EventAccumulator(str(out / "logs")).Reload()
+
+    def values(tag):  # TF2 summaries are stored as tensors
+        return [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors(tag)]
+
+    for tag in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/r1_penalty"):
+        assert values(tag) and np.all(np.isfinite(values(tag))), tag
+    assert values("speed/images_per_second")[-1] > 0
+    assert events.Tensors("samples/ema_fixed_seeds")
+
+
+def test_resume_continues_and_changed_config_is_refused(small_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, small_folder, 0.064) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "stylegan" and config["config"]["resolution"] == 16
+    assert "broken.png" in (out / "skipped_files.txt").read_text()
+    first = sorted(p.name for p in (out / "checkpoints").iterdir())[-1]
+    assert first == "ckpt-000000064"
+
+    assert _train(out, small_folder, 0.128) == 0
+    output = capsys.readouterr().out
+    assert "resuming from" in output and "ckpt-000000064" in output
+    assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "ckpt-000000128"
+
+    assert _train(out, small_folder, 0.256, "--set", "r1_weight=3") == 2
+    error = capsys.readouterr().err
+    assert "r1_weight: 0.5 -> 3.0" in error and "--override" in error
+    # Already trained that far: a clear message, not a silent no-op.
+    assert _train(out, small_folder, 0.1) == 2
+    assert "already trained to 0.128 kimg" in capsys.readouterr().err
+
+    assert _train(out, small_folder, 0.064, "--fresh") == 0
+    assert len(list(tmp_path.glob("run.old-*"))) == 1  # moved aside, never deleted
+
+
+def test_generate_modes_from_a_run(small_folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, small_folder, 0.032) == 0
+    results = tmp_path / "generated"
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "grid.png"), "--num", "9"]) == 0
+    assert Image.open(results / "grid.png").size == (48, 48)
+    assert generate.main(["samples", "--run", str(out), "--out", str(results / "samples"), "--num", "3", "--seed", "5"]) == 0
+    assert sorted(p.name for p in (results / "samples").iterdir()) == ["seed000005.png", "seed000006.png", "seed000007.png"]
+    again = tmp_path / "again"
+    assert generate.main(["samples", "--generator", str(out / "generator.keras"), "--out", str(again), "--num", "1", "--seed", "5"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(again / "seed000005.png")), np.asarray(Image.open(results / "samples" / "seed000005.png")))
+    assert generate.main(["truncation", "--run", str(out), "--out", str(results / "trunc.png"), "--psis", "0,0.5,1"]) == 0
+    assert Image.open(results / "trunc.png").size == (8 * 16, 3 * 16)
+    assert generate.main(["mixing", "--run", str(out), "--out", str(results / "mix.png")]) == 0
+    assert generate.main(["interpolate", "--run", str(out), "--out", str(results / "walk.gif"), "--keyframes", "2", "--steps", "3"]) == 0
+    assert Image.open(results / "walk.gif").n_frames == 6
+    assert len(list((results / "walk_frames").iterdir())) == 6
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "x.png"), "--class", "red"]) == 2
+    assert "unconditional" in capsys.readouterr().err
+
+
+def test_interrupted_run_generates_from_its_checkpoint(small_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, small_folder, 0.064) == 0
+    (out / "generator.keras").unlink()
+    assert generate.main(["grid", "--run", str(out), "--out", str(tmp_path / "g.png"), "--num", "4"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "nosuch"], "unknown model 'nosuch'"),
+        (["--preset", "nosuch"], "unknown preset 'nosuch'"),
+        (["--data", "/nonexistent/folder"], "does not exist"),
+        (["--set", "no_such_field=1"], "has no setting 'no_such_field'"),
+        (["--set", "batch_size=many"], "is not a valid int"),
+        (["--kimg", "-1"], "--kimg must be positive"),
+    ],
+)
+def test_bad_command_lines_are_one_line_errors(argv, message, tmp_path, capsys):
+    assert train.main([*argv, "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error and error.count("\n") <= 3
