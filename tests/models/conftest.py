@@ -20,7 +20,7 @@ NUM_CLASSES = 3
 def _stylegan(resolution, **kw):
     doublings = {16: 2, 32: 3}[resolution]
     return StyleGANConfig(
-        resolution=resolution, conditional=True, num_classes=NUM_CLASSES, latent_dim=16, style_dim=16,
+        resolution=resolution, conditional=True, latent_dim=16, style_dim=16,
         mapping_layers=2, constant_channels=16, synthesis_widths=(16, 8, 8)[:doublings],
         discriminator_widths=(8, 16, 16)[:doublings], minibatch_std_group=2, r1_interval=2, **kw,
     )
@@ -32,10 +32,10 @@ TINY = {
         resolution=r, latent_dim=16, generator_width=32, discriminator_width=8, width_max=32,
         instance_noise_std=0.1, instance_noise_kimg=1.0, **kw)),
     "acgan": ("acgan", lambda r, **kw: ACGANConfig(
-        resolution=r, num_classes=NUM_CLASSES, latent_dim=16, generator_width=32, discriminator_width=4,
+        resolution=r, latent_dim=16, generator_width=32, discriminator_width=4,
         width_max=32, **kw)),
     "acgan-resnet": ("acgan", lambda r, **kw: ACGANConfig(
-        resolution=r, arch="resnet", num_classes=NUM_CLASSES, latent_dim=16, resnet_width=8, **kw)),
+        resolution=r, arch="resnet", latent_dim=16, resnet_width=8, **kw)),
     "wgan-gp": ("wgan-gp", lambda r, **kw: WGANGPConfig(
         resolution=r, latent_dim=16, generator_width=32, discriminator_width=8, width_max=32, n_critic=2, **kw)),
     "dragan": ("dragan", lambda r, **kw: DRAGANConfig(
@@ -43,7 +43,7 @@ TINY = {
     "sngan": ("sngan", lambda r, **kw: SNGANConfig(
         resolution=r, latent_dim=16, generator_width=32, discriminator_width=8, width_max=32, **kw)),
     "sngan-conditional": ("sngan", lambda r, **kw: SNGANConfig(
-        resolution=r, conditional=True, num_classes=NUM_CLASSES, latent_dim=16, generator_width=32,
+        resolution=r, conditional=True, latent_dim=16, generator_width=32,
         discriminator_width=8, width_max=32, **kw)),
     "pggan": ("pggan", lambda r, **kw: PGGANConfig(
         resolution=r, latent_dim=16, width_base=256, width_max=16, minibatch_std_group=2, **kw)),
@@ -52,7 +52,7 @@ TINY = {
 
 
 def tiny_config(case: str, resolution: int, **overrides):
-    return TINY[case][1](resolution, **{"batch_size": 4, **overrides})
+    return TINY[case][1](resolution, **{"batch_size": 4, "num_classes": NUM_CLASSES, **overrides})
 
 
 @pytest.fixture(scope="session")
