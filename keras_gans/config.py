@@ -68,6 +68,11 @@ class GANConfig:
     style_mixing_prob: float = 0.0
     w_avg_beta: float = 0.995
     # Execution.
+    # Reals and fakes through D as one batch (same results unless D has batch normalization).
+    joint_discriminator_batch: bool = True
+    # Reuse the D step's fakes for the G step (one generator forward per step instead of two;
+    # G still sees the updated D). Off keeps independent latents for the two updates.
+    share_fakes: bool = False
     mixed_precision: bool = False  # mixed_bfloat16 compute, float32 variables
     jit_compile: bool = False
     steps_per_execution: int = 1

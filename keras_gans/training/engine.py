@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_gans import losses
 from keras_gans.config import GANConfig
 from keras_gans.training.ema import ema_beta, update_ema
+from keras_gans.training.optimizers import FusedAdam
 from keras_gans.training.schedules import ProgressiveSchedule, blend_reals, instance_noise_std
 
 
@@ -59,6 +60,9 @@ class GAN(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty", "gradient_penalty")
         }
+        self.joint_discriminator_batch = config.joint_discriminator_batch and not any(
+            isinstance(layer, keras.layers.BatchNormalization) for layer in discriminator._flatten_layers()
+        )
         # AC-GAN discriminators classify instead of taking the label as an input.
         self.discriminator_takes_label = config.conditional and len(discriminator.inputs) > 1
         self.auxiliary_classifier = config.auxiliary_classifier_weight > 0
@@ -82,10 +86,10 @@ class GAN(keras.Model):
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         config = self.config
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(
+        self.g_optimizer = g_optimizer or FusedAdam(
             config.g_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
         )
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(
+        self.d_optimizer = d_optimizer or FusedAdam(
             config.d_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
         )
         kwargs.setdefault("jit_compile", config.jit_compile)
@@ -182,17 +186,40 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             penalty = tf.reduce_mean(losses.r1_penalty(self._gradients_at(real, labels)))
             scaled = penalty * self.config.r1_weight * self.config.r1_interval
-        return tape.gradient(scaled, variables), penalty
+        gradients = tape.gradient(scaled, variables)
+        # Biases of the last layer do not affect input gradients: their R1 gradient is None.
+        return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(gradients, variables)], penalty
 
     # -- One training step ---------------------------------------------------------------------------
 
     def _replica_scale(self):
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def _discriminator_step(self, real, labels):
+    def _discriminate_pair(self, real, fakes, labels):
+        """(real logits, real class logits, fake logits, fake class logits).
+
+        When the discriminator treats samples independently (no batch normalization), reals and
+        fakes go through it as one batch: half the kernel launches, and larger convolutions that
+        use the CPU better. Minibatch standard deviation groups consecutive samples, so its groups
+        never mix the two halves.
+        """
+        if not self.joint_discriminator_batch:
+            real_logits, real_classes = self._discriminate_with_classes(real, labels)
+            fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
+            return real_logits, real_classes, fake_logits, fake_classes
+        batch = tf.shape(real)[0]
+        logits, classes = self._discriminate_with_classes(
+            tf.concat([real, tf.cast(fakes, real.dtype)], axis=0), tf.concat([labels, labels], axis=0)
+        )
+        split = lambda t: (None, None) if t is None else (t[:batch], t[batch:])  # noqa: E731
+        (real_logits, fake_logits), (real_classes, fake_classes) = split(logits), split(classes)
+        return real_logits, real_classes, fake_logits, fake_classes
+
+    def _discriminator_step(self, real, labels, fakes=None):
         config = self.config
         batch = tf.shape(real)[0]
-        fakes, _ = self.generate_for_training(batch, labels)
+        if fakes is None:
+            fakes, _ = self.generate_for_training(batch, labels)
         fakes = tf.stop_gradient(fakes)
         real, fakes = self._instance_noise(real), self._instance_noise(tf.cast(fakes, real.dtype))
         variables = self.discriminator.trainable_variables
@@ -203,13 +230,12 @@ class GAN(keras.Model):
             if fused_r1:
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(real)
-                    real_logits, real_classes = self._discriminate_with_classes(real, labels)
+                    real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(real, fakes, labels)
                     real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
                 r1_gradients = r1_tape.gradient(real_logit_sum, real)
                 r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))
             else:
-                real_logits, real_classes = self._discriminate_with_classes(real, labels)
-            fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
+                real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(real, fakes, labels)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             total = d_loss + config.r1_weight * r1
             if self.auxiliary_classifier:
@@ -251,21 +277,27 @@ class GAN(keras.Model):
             logs["aux_real_accuracy"] = losses.classification_accuracy(real_classes, labels)
         return logs
 
-    def _generator_step(self, labels):
-        batch = tf.shape(labels)[0]
+    def _generator_loss(self, fakes, labels):
+        """(generator loss, the total to differentiate) for fakes recorded on the caller's tape."""
+        fake_logits, fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
+        g_loss = self.g_loss_fn(fake_logits)
+        total = g_loss
+        if self.auxiliary_classifier:
+            # AC-GAN: G also maximises L_C, the log-likelihood of the requested class.
+            g_aux_loss = losses.auxiliary_classifier_loss(fake_classes, labels)
+            total += self.config.auxiliary_classifier_weight * g_aux_loss
+            self.trackers["g_aux_loss"].update_state(g_aux_loss)
+        return g_loss, total * self._replica_scale()
+
+    def _apply_generator_gradients(self, tape, total):
         variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(total, variables), variables)
+
+    def _generator_step(self, labels):
         with tf.GradientTape() as tape:
-            fakes, w = self.generate_for_training(batch, labels)
-            fake_logits, fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
-            g_loss = self.g_loss_fn(fake_logits)
-            total = g_loss
-            if self.auxiliary_classifier:
-                # AC-GAN: G also maximises L_C, the log-likelihood of the requested class.
-                g_aux_loss = losses.auxiliary_classifier_loss(fake_classes, labels)
-                total += self.config.auxiliary_classifier_weight * g_aux_loss
-                self.trackers["g_aux_loss"].update_state(g_aux_loss)
-            scaled = total * self._replica_scale()
-        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
+            fakes, w = self.generate_for_training(tf.shape(labels)[0], labels)
+            g_loss, total = self._generator_loss(fakes, labels)
+        self._apply_generator_gradients(tape, total)
         return g_loss, w
 
     def _update_averages(self, w):
@@ -292,10 +324,20 @@ class GAN(keras.Model):
             for layer in self.fade_layers:
                 layer.alpha.assign(alpha)
             images = blend_reals(images, alpha)
-        for critic_step in range(config.n_critic):
-            chunk = slice(critic_step * batch, (critic_step + 1) * batch)
-            d_logs = self._discriminator_step(images[chunk], labels[chunk])
-        g_loss, w = self._generator_step(labels[:batch])
+        if config.share_fakes and config.n_critic == 1:
+            # One generator forward pass serves both updates: D learns on G(z), then G is updated
+            # through the *updated* D on the same G(z), as alternating training does.
+            with tf.GradientTape() as g_tape:
+                fakes, w = self.generate_for_training(batch, labels)
+                with g_tape.stop_recording():
+                    d_logs = self._discriminator_step(images, labels, fakes=fakes)
+                g_loss, total = self._generator_loss(fakes, labels)
+            self._apply_generator_gradients(g_tape, total)
+        else:
+            for critic_step in range(config.n_critic):
+                chunk = slice(critic_step * batch, (critic_step + 1) * batch)
+                d_logs = self._discriminator_step(images[chunk], labels[chunk])
+            g_loss, w = self._generator_step(labels[:batch])
         self.images_seen.assign_add(tf.cast(tf.shape(images)[0], tf.int64))
         self._update_averages(w)
         self.steps_done.assign_add(1)
