@@ -271,10 +271,9 @@ def cpu_64_preset() -> StyleGANConfig:
         style_dim=128,
         mapping_layers=8,
         mapping_lr_multiplier=0.01,
-        constant_channels=128,
-        synthesis_widths=(128, 96, 64, 32),
+        width_base=2048,
+        width_max=128,
         initial_block=True,
-        discriminator_widths=(32, 64, 96, 128),
         minibatch_std_group=4,
         batch_size=16,
         loss="nonsaturating",
@@ -291,7 +290,7 @@ def cpu_64_preset() -> StyleGANConfig:
 
 
 register_preset("stylegan-article", "stylegan", article_preset, "the article's StyleGAN: MSE + R1 50, batch 4, 256x256 by default")
-register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (the default)")
+register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (the default)", default=True)
 
 
 def conditional_64_preset() -> StyleGANConfig:
