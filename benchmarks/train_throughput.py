@@ -1,0 +1,159 @@
+"""Training throughput of StyleGAN: images/s, ms per step, peak memory and achieved GFLOP/s
+as a fraction of a float32 matmul measured in the same process.
+
+    python benchmarks/train_throughput.py                      # stylegan-article at 64, 128, 256
+    python benchmarks/train_throughput.py --mixed-precision    # the same in mixed_bfloat16
+    python benchmarks/train_throughput.py --resolutions 64 --set share_fakes=false
+
+Each resolution runs in a fresh process (clean peak memory) on synthetic data, so the figure is
+the training step alone; benchmarks/input_pipeline.py shows the data pipeline is faster still.
+FLOPs are counted by TensorFlow's profiler on the compiled step (2 per multiply-add).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+RESULT_PREFIX = "RESULT "
+
+
+def matmul_gflops(size: int = 2048, seconds: float = 2.0) -> float:
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    run = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    run().numpy()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run().numpy()
+        count += 1
+    return 2 * size**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def step_flops(gan, resolution: int, batch: int) -> float:
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    images = tf.zeros((batch * gan.config.n_critic, resolution, resolution, gan.config.channels))
+    labels = tf.zeros((batch * gan.config.n_critic,), tf.int32)
+    concrete = tf.function(lambda x, y: gan.train_step((x, y))).get_concrete_function(images, labels)
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    graphs = [concrete.graph] + [f.graph for f in concrete.graph._functions.values() if hasattr(f, "graph")]
+    return float(sum(model_analyzer.profile(g, options=options).total_float_ops for g in graphs))
+
+
+def measure(args) -> dict:
+    import numpy as np
+    import resource
+    import tensorflow as tf
+
+    from keras_gans.config import apply_overrides, preset_config
+    from keras_gans.models.stylegan import article_preset
+    from keras_gans.training.engine import build_gan
+
+    resolution = args.resolution
+    config = article_preset(resolution) if args.preset == "stylegan-article" else preset_config(args.preset)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    overrides["resolution"] = resolution
+    if args.mixed_precision:
+        overrides["mixed_precision"] = True
+    if args.xla:
+        overrides["jit_compile"] = True
+    if args.preset == "stylegan-article":
+        overrides.pop("resolution")
+    config = apply_overrides(config, overrides, "benchmark")
+    gan = build_gan(config, seed=0)
+    gan.compile()
+    batch = config.batch_size * config.n_critic
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (max(64, batch * 4), resolution, resolution, config.channels)).astype("float32")
+    labels = np.zeros(len(images), "int32")
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((images, labels)).repeat().batch(batch, drop_remainder=True).prefetch(8)
+    )
+    spe = config.steps_per_execution
+    steps = max(spe, int(args.steps) // spe * spe)
+    gan.fit(dataset, steps_per_epoch=spe * 2, epochs=1, verbose=0, shuffle=False)  # trace + warm up
+    rates = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        rates.append(steps * config.batch_size / (time.perf_counter() - start))
+    images_per_second = statistics.median(rates)
+    flops = step_flops(gan, resolution, config.batch_size)
+    matmul = matmul_gflops()
+    achieved = flops * images_per_second / config.batch_size / 1e9
+    return {
+        "preset": args.preset,
+        "resolution": resolution,
+        "batch": config.batch_size,
+        "mixed_precision": config.mixed_precision,
+        "xla": config.jit_compile,
+        "settings": overrides,
+        "images_per_second": round(images_per_second, 1),
+        "all_runs": [round(r, 1) for r in rates],
+        "ms_per_step": round(1000 * config.batch_size / images_per_second, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "gflop_per_image": round(flops / config.batch_size / 1e9, 2),
+        "achieved_gflops": round(achieved, 1),
+        "matmul_gflops": round(matmul, 1),
+        "fraction_of_matmul": round(achieved / matmul, 3),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="stylegan-article")
+    parser.add_argument("--resolutions", default="64,128,256")
+    parser.add_argument("--resolution", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=0, help="timed steps per run (default: by resolution)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the median is reported")
+    parser.add_argument("--mixed-precision", action="store_true")
+    parser.add_argument("--xla", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--json", action="store_true", help="print JSON lines only")
+    args = parser.parse_args(argv)
+    if args.resolution:  # child process
+        if not args.steps:
+            args.steps = {64: 64, 128: 24, 256: 8}.get(args.resolution, 8)
+        print(RESULT_PREFIX + json.dumps(measure(args)), flush=True)
+        return 0
+    results = []
+    for resolution in [int(r) for r in args.resolutions.split(",")]:
+        command = [sys.executable, __file__, "--resolution", str(resolution), "--preset", args.preset,
+                   "--steps", str(args.steps), "--repeats", str(args.repeats)]
+        command += ["--mixed-precision"] * args.mixed_precision + ["--xla"] * args.xla
+        for item in args.set:
+            command += ["--set", item]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        output = subprocess.run(command, capture_output=True, text=True, env=env)
+        lines = [line for line in output.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+        if output.returncode != 0 or not lines:
+            print(output.stderr[-3000:], file=sys.stderr)
+            return 1
+        result = json.loads(lines[-1][len(RESULT_PREFIX):])
+        results.append(result)
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(
+                f"{result['preset']} {resolution}x{resolution} batch {result['batch']}"
+                f"{' bf16' if result['mixed_precision'] else ''}{' xla' if result['xla'] else ''}: "
+                f"{result['images_per_second']} img/s (runs {result['all_runs']}), {result['ms_per_step']} ms/step, "
+                f"peak {result['peak_rss_mib']:.0f} MiB, {result['gflop_per_image']} GFLOP/img, "
+                f"{result['achieved_gflops']} GFLOP/s = {100 * result['fraction_of_matmul']:.0f}% of matmul "
+                f"({result['matmul_gflops']} GFLOP/s)",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
