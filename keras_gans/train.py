@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--sample-every", type=float, default=5.0, metavar="KIMG", help="sample grid interval")
     data.add_argument("--tick", type=float, default=1.0, metavar="KIMG", help="TensorBoard scalar interval")
     data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multi-worker"), help="tf.distribute strategy")
+    data.add_argument("--cpu-devices", type=int, default=0, metavar="N", help="mirror over N logical CPU devices (tests tf.distribute without GPUs)")
     data.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     metrics = parser.add_argument_group("metrics during training")
@@ -145,6 +146,7 @@ def main(argv=None) -> int:
             sample_every_kimg=args.sample_every,
             tick_kimg=args.tick,
             strategy=args.strategy,
+            cpu_devices=args.cpu_devices,
             progress=not args.no_progress,
         )
         callbacks = []

@@ -45,8 +45,13 @@ class GAN(keras.Model):
             self.ema_generator = generator
         self.d_loss_fn, self.g_loss_fn = losses.get_loss_pair(config.loss)
         self.latent_seed = keras.random.SeedGenerator(seed)
-        self.images_seen = keras.Variable(0, dtype="int64", trainable=False, name="images_seen")
-        self.steps_done = keras.Variable(0, dtype="int64", trainable=False, name="steps_done")
+        # Counted once per global step, whatever the number of replicas.
+        self.images_seen = keras.Variable(
+            0, dtype="int64", trainable=False, name="images_seen", aggregation="only_first_replica"
+        )
+        self.steps_done = keras.Variable(
+            0, dtype="int64", trainable=False, name="steps_done", aggregation="only_first_replica"
+        )
         self.mapping = _layer_or_none(generator, "mapping")
         self.synthesis = _layer_or_none(generator, "synthesis")
         self.style_based = self.mapping is not None and self.synthesis is not None
@@ -104,7 +109,13 @@ class GAN(keras.Model):
         return list(self.trackers.values())
 
     def call(self, inputs, training=False):
-        return self.ema_generator(inputs, training=training)
+        """Discriminator logits for a batch of images: what ``fit()`` sees as model input when a
+        distribution strategy builds the model. Sample with ``ema_generator`` instead."""
+        images = inputs[0] if isinstance(inputs, (tuple, list)) else inputs
+        labels = inputs[1] if isinstance(inputs, (tuple, list)) and len(inputs) > 1 else None
+        if self.discriminator_takes_label:
+            return self.discriminator([images, labels], training=training)
+        return self.discriminator(images, training=training)
 
     def build(self, input_shape=None):
         self.built = True
@@ -316,7 +327,8 @@ class GAN(keras.Model):
         config = self.config
         images = tf.cast(images, tf.float32)
         labels = tf.cast(labels, tf.int32)
-        batch = config.batch_size
+        # Under a distribution strategy each replica sees its share of the global batch.
+        batch = tf.shape(images)[0] // config.n_critic
         if self.fade_layers:
             # Fade-in alpha from images shown (a resumed run continues with the same alpha); reals
             # crossfade between resolutions as the generator's output does.
@@ -338,7 +350,8 @@ class GAN(keras.Model):
                 chunk = slice(critic_step * batch, (critic_step + 1) * batch)
                 d_logs = self._discriminator_step(images[chunk], labels[chunk])
             g_loss, w = self._generator_step(labels[:batch])
-        self.images_seen.assign_add(tf.cast(tf.shape(images)[0], tf.int64))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.images_seen.assign_add(tf.cast(tf.shape(images)[0] * replicas, tf.int64))
         self._update_averages(w)
         self.steps_done.assign_add(1)
         for name, value in {**d_logs, "g_loss": g_loss}.items():

@@ -54,6 +54,7 @@ class RunSettings:
     sample_every_kimg: float = 5.0
     tick_kimg: float = 1.0
     strategy: str = "auto"
+    cpu_devices: int = 0  # >1: mirror over that many logical CPU devices (testing tf.distribute)
     progress: bool = True
 
 
@@ -197,7 +198,7 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     )
     write_json_atomic(out / "classes.json", list(class_names) if config.conditional else [])
 
-    strategy = select_strategy(settings.strategy)
+    strategy = select_strategy(settings.strategy, settings.cpu_devices)
     with strategy.scope():
         gan = build_gan(config, seed=settings.seed)
         gan.compile()
