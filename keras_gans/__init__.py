@@ -5,7 +5,9 @@ Importing the package registers every custom layer, so
 """
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow logs harmless C++ errors (CUDA probing on CPU machines, grappler remapper
+# fallbacks) at ERROR level; Python exceptions still surface. Users can set it lower.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_gans import layers  # noqa: E402,F401  (registers the serializable layers)

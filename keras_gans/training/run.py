@@ -149,27 +149,55 @@ def load_training_data(settings: RunSettings, config: GANConfig):
     return data, make, data.class_names, description
 
 
+def _build_for_run(config, checkpoint, seed):
+    """A compiled engine for the run; for progressive growing, the stage the checkpoint is in."""
+    from keras_gans.training.checkpoints import CHECKPOINT_PATTERN
+    from keras_gans.training.engine import build_gan
+
+    if config.progressive:
+        from keras_gans.training.progressive import build_stage_for_images
+
+        images_seen = int(CHECKPOINT_PATTERN.match(checkpoint.name).group(1)) if checkpoint is not None else 0
+        return build_stage_for_images(config, images_seen, seed=seed)
+    gan = build_gan(config, seed=seed)
+    gan.compile()
+    return gan
+
+
+def _fit_in_ticks(gan, dataset, total_images, settings, callbacks):
+    """fit() until ``total_images`` were shown, an epoch being one TensorBoard tick."""
+    per_step = gan.images_per_step
+    spe = gan.config.steps_per_execution
+    steps_left = math.ceil((total_images - int(gan.images_seen.numpy())) / per_step)
+    steps_left = math.ceil(steps_left / spe) * spe
+    tick_steps = max(spe, int(round(settings.tick_kimg * 1000 / per_step / spe)) * spe)
+    full_ticks, remainder_steps = divmod(steps_left, tick_steps)
+    # One fit() for all full ticks keeps one dataset iterator (no replayed shuffle order);
+    # an epoch is a tick, so logged losses are averages over the tick.
+    if full_ticks:
+        gan.fit(dataset, steps_per_epoch=tick_steps, epochs=full_ticks, verbose=0, callbacks=callbacks, shuffle=False)
+    if remainder_steps:
+        gan.fit(dataset, steps_per_epoch=remainder_steps, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+
+
 def generator_from_checkpoint(run: Path):
     """The EMA generator of a run's latest checkpoint (for runs without generator.keras)."""
     from keras_gans.training.checkpoints import latest_checkpoint, restore_generator
-    from keras_gans.training.engine import build_gan
 
     checkpoint = latest_checkpoint(Path(run) / "checkpoints")
     config = saved_run_config(Path(run))
     if checkpoint is None or config is None:
         return None
-    gan = build_gan(config)
+    gan = _build_for_run(config, checkpoint, seed=None)
     restore_generator(gan, checkpoint)
     return gan.ema_generator
 
 
 def train(config: GANConfig, settings: RunSettings, fresh=False, override=False, config_explicit=True, extra_callbacks=()):
     """Train (or resume) a run; returns the engine. Prints the resolved config at start."""
-    import keras
 
     from keras_gans.training.callbacks import CheckpointCallback, ProgressCallback, TensorBoardCallback
     from keras_gans.training.checkpoints import CheckpointManager
-    from keras_gans.training.engine import build_gan
     from keras_gans.training.strategy import select_strategy
 
     out = Path(settings.out)
@@ -200,8 +228,7 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
 
     strategy = select_strategy(settings.strategy, settings.cpu_devices)
     with strategy.scope():
-        gan = build_gan(config, seed=settings.seed)
-        gan.compile()
+        gan = _build_for_run(config, checkpoint, settings.seed)
     manager = CheckpointManager(out / "checkpoints", gan, keep=settings.keep_checkpoints)
     if checkpoint is not None:
         meta = manager.restore(checkpoint)
@@ -213,45 +240,52 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
             "pass a larger --kimg to continue"
         )
 
-    per_step = gan.images_per_step
-    spe = config.steps_per_execution
-    steps_left = math.ceil((total_images - images_seen) / per_step)
-    steps_left = math.ceil(steps_left / spe) * spe
-    tick_steps = max(spe, int(round(settings.tick_kimg * 1000 / per_step / spe)) * spe)
-    full_ticks, remainder_steps = divmod(steps_left, tick_steps)
-
     grid_count = 64 if config.resolution <= 64 else (36 if config.resolution <= 128 else 16)
     from keras_gans.generation import latents_for_seeds
 
     fixed_latents = latents_for_seeds(range(settings.seed, settings.seed + grid_count), config.latent_dim)
     fixed_labels = (np.arange(grid_count) % config.num_classes) if config.conditional else None
-    callbacks = [
-        ProgressCallback(total_images, enabled=settings.progress),
-        TensorBoardCallback(
-            out / "logs", out / "samples", fixed_latents, fixed_labels,
-            settings.sample_every_kimg, grid_columns=int(math.sqrt(grid_count)),
-        ),
-        CheckpointCallback(manager, settings.checkpoint_every_kimg),
-        *extra_callbacks,
-    ]
+    progress = ProgressCallback(total_images, enabled=settings.progress)
+    state = {"gan": gan, "manager": manager}
+
+    def callbacks_for(stage_gan, resolution=None):
+        """Callbacks for a (stage's) GAN; progressive growing builds a new GAN per resolution."""
+        if stage_gan is not state["gan"]:
+            state["gan"] = stage_gan
+            state["manager"] = CheckpointManager(out / "checkpoints", stage_gan, keep=settings.keep_checkpoints)
+        return [
+            progress,
+            TensorBoardCallback(
+                out / "logs", out / "samples", fixed_latents, fixed_labels,
+                settings.sample_every_kimg, grid_columns=int(math.sqrt(grid_count)),
+            ),
+            CheckpointCallback(state["manager"], settings.checkpoint_every_kimg),
+            *extra_callbacks,
+        ]
+
     dataset = make_dataset(start_epoch=images_seen)
     print(f"training to {settings.kimg:g} kimg in {out}  (TensorBoard: tensorboard --logdir {out / 'logs'})")
     started = time.perf_counter()
     interrupted = False
     try:
-        # One fit() for all full ticks keeps one dataset iterator (no replayed shuffle order);
-        # an epoch is a tick, so logged losses are averages over the tick.
-        if full_ticks:
-            gan.fit(dataset, steps_per_epoch=tick_steps, epochs=full_ticks, verbose=0, callbacks=callbacks, shuffle=False)
-        if remainder_steps:
-            gan.fit(dataset, steps_per_epoch=remainder_steps, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+        if config.progressive:
+            from keras_gans.training.progressive import train_progressive
+
+            def announce(stage_gan, resolution):
+                print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg")
+
+            train_progressive(
+                config, dataset, settings.kimg, gan=gan, seed=settings.seed, callbacks=callbacks_for,
+                on_stage_start=announce, verbose=0,
+            )
+        else:
+            _fit_in_ticks(gan, dataset, total_images, settings, callbacks_for(gan))
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: saving a checkpoint before exiting ...")
     finally:
-        for callback in callbacks:
-            if isinstance(callback, ProgressCallback):
-                callback.on_train_end()
+        progress.on_train_end()
+    gan, manager = state["gan"], state["manager"]
     path = manager.save()
     save_model_atomic(gan.ema_generator, out / "generator.keras")
     elapsed = time.perf_counter() - started

@@ -128,3 +128,23 @@ def test_bad_command_lines_are_one_line_errors(argv, message, tmp_path, capsys):
     assert train.main([*argv, "--out", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error and error.count("\n") <= 3
+
+
+def test_progressive_run_grows_and_resumes_mid_growth(small_folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "pggan"
+    flags = ["--model", "pggan", "--data", str(small_folder), "--out", str(out), "--resolution", "16", "--batch", "4",
+             "--latent-dim", "16", "--set", "width_base=64", "--set", "width_max=16", "--set", "fade_kimg=0.016",
+             "--set", "stable_kimg=0.016", "--set", "minibatch_std_group=2", "--no-progress",
+             "--checkpoint-every", "0.016", "--sample-every", "0.032", "--tick", "0.016"]
+    # 4x4 stable (16 images), 8x8 fade + stable (32), then stop inside the 16x16 stage.
+    assert train.main([*flags, "--kimg", "0.056"]) == 0
+    output = capsys.readouterr().out
+    assert "stage 4x4" in output and "stage 8x8" in output and "stage 16x16" in output
+    assert (out / "generator.keras").is_file()
+    # Resume inside the 16x16 stage: it is rebuilt at that stage and continues.
+    assert train.main([*flags, "--kimg", "0.096"]) == 0
+    output = capsys.readouterr().out
+    assert "resuming from" in output and "stage 16x16" in output and "stage 4x4" not in output
+    assert generate.main(["grid", "--run", str(out), "--out", str(tmp_path / "g.png"), "--num", "4"]) == 0
+    assert Image.open(tmp_path / "g.png").size == (32, 32)
