@@ -148,3 +148,28 @@ def test_progressive_run_grows_and_resumes_mid_growth(small_folder, tmp_path, mo
     assert "resuming from" in output and "stage 16x16" in output and "stage 4x4" not in output
     assert generate.main(["grid", "--run", str(out), "--out", str(tmp_path / "g.png"), "--num", "4"]) == 0
     assert Image.open(tmp_path / "g.png").size == (32, 32)
+
+
+def test_conditional_run_generates_by_class(small_folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, small_folder, 0.032, "--conditional") == 0
+    assert json.loads((out / "classes.json").read_text()) == ["blue", "red"]
+    results = tmp_path / "generated"
+    assert generate.main(["samples", "--run", str(out), "--out", str(results / "spread"), "--num", "4"]) == 0
+    assert sorted(p.name for p in (results / "spread").iterdir()) == ["blue", "red"]
+    assert sorted(p.name for p in (results / "spread" / "red").iterdir()) == ["seed000001.png", "seed000003.png"]
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "red.png"), "--num", "4", "--class", "red"]) == 0
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "one.png"), "--num", "4", "--class", "1"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(results / "red.png")), np.asarray(Image.open(results / "one.png")))
+    assert generate.main(["interpolate", "--run", str(out), "--out", str(results / "rows.png"), "--per-class", "--columns", "5"]) == 0
+    assert Image.open(results / "rows.png").size == (5 * 16, 2 * 16)
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "x.png"), "--class", "green"]) == 2
+    assert "unknown class 'green'" in capsys.readouterr().err
+    # Unlabelled data for a conditional model is a one-line error.
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for index in range(8):
+        Image.new("RGB", (16, 16), (index * 20, 0, 0)).save(flat / f"{index}.png")
+    assert _train(tmp_path / "run2", flat, 0.032, "--conditional") == 2
+    assert "needs labelled data" in capsys.readouterr().err
