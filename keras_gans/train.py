@@ -11,7 +11,7 @@ import sys
 
 DEFAULT_PRESET = "stylegan-cpu-64"
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
-DEFAULT_KIMG = 30.0
+DEFAULT_KIMG = 40.0
 
 # Flags that are shorthands for model-config fields.
 FIELD_FLAGS = {

@@ -260,6 +260,10 @@ def article_preset(resolution: int = 256) -> StyleGANConfig:
         adam_beta2=0.99,
         ema_halflife_kimg=10.0,
         truncation_cutoff=None,
+        # One generator forward pass serves the D and the G update (G still trains through the
+        # updated D); --set share_fakes=false draws separate latents for each, as the article does.
+        share_fakes=True,
+        steps_per_execution=4,
     )
 
 

@@ -206,7 +206,7 @@ class GAN(keras.Model):
     def _replica_scale(self):
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def _discriminate_pair(self, real, fakes, labels):
+    def _discriminate_pair(self, real, fakes, labels, joint=True):
         """(real logits, real class logits, fake logits, fake class logits).
 
         When the discriminator treats samples independently (no batch normalization), reals and
@@ -214,7 +214,7 @@ class GAN(keras.Model):
         use the CPU better. Minibatch standard deviation groups consecutive samples, so its groups
         never mix the two halves.
         """
-        if not self.joint_discriminator_batch:
+        if not (joint and self.joint_discriminator_batch):
             real_logits, real_classes = self._discriminate_with_classes(real, labels)
             fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
             return real_logits, real_classes, fake_logits, fake_classes
@@ -241,7 +241,10 @@ class GAN(keras.Model):
             if fused_r1:
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(real)
-                    real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(real, fakes, labels)
+                    # Not joint here: R1's second-order pass would also run through the fake half.
+                    real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(
+                        real, fakes, labels, joint=False
+                    )
                     real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
                 r1_gradients = r1_tape.gradient(real_logit_sum, real)
                 r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))

@@ -1,0 +1,52 @@
+"""Config resolution: preset, then file (TOML or JSON), then flags; typed coercion; diffs."""
+import json
+
+import pytest
+
+from keras_gans.config import ConfigError, config_differences, config_from_dict, config_to_dict, preset_config
+from keras_gans.train import build_parser, resolve_config
+
+
+def _resolve(argv):
+    return resolve_config(build_parser().parse_args(argv))
+
+
+def test_precedence_preset_then_file_then_flags(tmp_path):
+    toml = tmp_path / "model.toml"
+    toml.write_text('batch_size = 8\nr1_weight = 2.0\n[model]\nstyle_mixing_prob = 0.5\n')
+    config, explicit = _resolve(["--preset", "stylegan-article", "--config", str(toml), "--batch", "2"])
+    assert explicit and config.model_name == "stylegan"
+    assert config.batch_size == 2  # the flag wins over the file
+    assert config.r1_weight == 2.0 and config.style_mixing_prob == 0.5  # the file wins over the preset
+    assert config.loss == "least-squares"  # untouched preset value
+    data = tmp_path / "model.json"
+    data.write_text(json.dumps({"synthesis_widths": [32, 16], "resolution": 16, "discriminator_widths": "16,32"}))
+    config, _ = _resolve(["--model", "stylegan", "--config", str(data), "--set", "truncation_cutoff=none"])
+    assert config.synthesis_widths == (32, 16) and config.discriminator_widths == (16, 32)
+    assert config.truncation_cutoff is None
+
+
+def test_no_arguments_is_the_default_preset_and_not_explicit():
+    config, explicit = _resolve([])
+    assert not explicit and config == preset_config("stylegan-cpu-64")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--preset", "dcgan-64", "--model", "stylegan"], "is for model dcgan"),
+        (["--set", "conditional=maybe"], "not a valid bool"),
+        (["--config", "/nonexistent.toml"], "does not exist"),
+        (["--set", "nokey"], "KEY=VALUE"),
+    ],
+)
+def test_bad_settings_are_config_errors(argv, message):
+    with pytest.raises(ConfigError, match=message):
+        _resolve(argv)
+
+
+def test_round_trip_and_differences():
+    config = preset_config("stylegan-article")
+    assert config_from_dict("stylegan", config_to_dict(config)) == config
+    changed = config_from_dict("stylegan", {**config_to_dict(config), "batch_size": 8})
+    assert config_differences(config, changed) == ["batch_size: 4 -> 8"]
