@@ -82,7 +82,8 @@ def measure(args) -> dict:
     # The compiled step is timed directly: fit() adds a start-up and tear-down cost per call
     # (dataset iterators, callbacks) that long training runs pay once, not per step.
     iterator = iter(dataset)
-    step = tf.function(lambda: gan.train_step(next(iterator)), jit_compile=config.jit_compile)
+    compiled = tf.function(gan.train_step, jit_compile=config.jit_compile)
+    step = lambda: compiled(next(iterator))  # noqa: E731  (XLA cannot compile the iterator)
     for _ in range(3):
         float(step()["d_loss"])  # trace, compile, warm up
     steps = max(1, int(args.steps))
