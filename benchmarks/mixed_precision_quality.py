@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             )
             figures = json.loads(result.stdout)
             rows.append((label, seconds, figures))
-            print(f"{label}: trained {args.kimg:g} kimg in {seconds:.0f} s; {json.dumps(figures.get('metrics', figures))}", flush=True)
+            print(f"{label}: trained {args.kimg:g} kimg in {seconds:.0f} s; {json.dumps(figures.get('figures', figures))}", flush=True)
     return 0
 
 
