@@ -67,37 +67,10 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def _fallback_generate(generator, num, seed=0, truncation_psi=1.0, class_index=None, batch_size=32):
-    """Plain sampling used only when keras_gans.generation is not available (no truncation)."""
-    latent_dim = int(generator.inputs[0].shape[-1])
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((num, latent_dim)).astype(np.float32)
-    inputs = [z]
-    if len(generator.inputs) > 1:
-        classes = int(generator.get_config().get("num_classes", 0) or 0)
-        labels = np.full(num, class_index if class_index is not None else 0, np.int32)
-        if class_index is None and classes:
-            labels = rng.integers(0, classes, num).astype(np.int32)
-        inputs.append(labels)
-    as_list = isinstance(generator.input, (list, tuple))  # feed the structure the model was built with
-    out = []
-    for start in range(0, num, batch_size):
-        batch = [x[start:start + batch_size] for x in inputs]
-        out.append(np.asarray(generator(batch if as_list else batch[0], training=False)))
-    return _to_uint8(np.concatenate(out))
-
-
-def _generate_fn():
-    try:
-        from keras_gans.generation import generate_images
-    except ImportError:
-        return _fallback_generate
-    return generate_images
-
-
 def sample_generator(generator, num: int, class_names=None, seed: int = 0, truncation_psi: float = 1.0, batch_size: int = 32):
     """(uint8 images, labels or None). Conditional models: ``num`` split evenly over the classes."""
-    generate = _generate_fn()
+    from keras_gans.generation import generate_images as generate
+
     conditional = bool(class_names) and len(generator.inputs) > 1
     if not conditional:
         images = generate(generator, num, seed=seed, truncation_psi=truncation_psi, batch_size=batch_size)
