@@ -120,8 +120,24 @@ def resolve_config(args):
     return config, explicit
 
 
+def _interrupt_on_sigterm():
+    """Treat SIGTERM (kill, job schedulers, container stops) like Ctrl-C: the run saves a
+    checkpoint before exiting instead of losing everything since the last one."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _interrupt_on_sigterm()
     from keras_gans.config import ConfigError, list_presets
     from keras_gans.data.folders import DatasetError
     from keras_gans.training.run import RunError, RunSettings, train

@@ -173,3 +173,32 @@ def test_conditional_run_generates_by_class(small_folder, tmp_path, monkeypatch,
         Image.new("RGB", (16, 16), (index * 20, 0, 0)).save(flat / f"{index}.png")
     assert _train(tmp_path / "run2", flat, 0.032, "--conditional") == 2
     assert "needs labelled data" in capsys.readouterr().err
+
+
+def test_terminated_run_saves_a_checkpoint_and_resumes(small_folder, tmp_path, tiny_stylegan_flags):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "KERAS_GANS_CACHE": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "keras_gans.train", "--model", "stylegan", "--data", str(small_folder),
+               "--out", str(out), "--no-progress", "--checkpoint-every", "1000", "--sample-every", "1000",
+               *tiny_stylegan_flags]
+    process = subprocess.Popen([*command, "--kimg", "1000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 300
+    while not list((out / "samples").glob("grid-*.png")) and time.time() < deadline:  # training has started
+        time.sleep(0.5)
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert "interrupted: saving a checkpoint" in output and "resume with the same command" in output
+    checkpoints = sorted((out / "checkpoints").iterdir())
+    saved = int(checkpoints[-1].name.split("-")[1])
+    assert saved > 0  # the progress since the start was kept, though no scheduled checkpoint was due
+    resumed = subprocess.run([*command, "--kimg", str((saved + 8) / 1000)], capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"ckpt-{saved:09d}" in resumed.stdout
