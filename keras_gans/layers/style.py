@@ -80,16 +80,23 @@ class AdaIN(keras.layers.Layer):
     """Adaptive instance normalization (Huang & Belongie 2017; StyleGAN eq. 1).
 
     ``[x, scale, bias] -> scale * (x - mean_hw(x)) / std_hw(x) + bias`` with scale and bias of
-    shape (batch, channels). Folded into one multiply-add per element, since on a CPU this
-    layer is memory-bound.
+    shape (batch, channels); or ``[x, style]`` with style of shape (batch, 2 * channels) holding
+    the scale (plus ``scale_offset``) and then the bias, so one affine layer makes both. Folded
+    into one multiply-add per element, since on a CPU this layer is memory-bound.
     """
 
-    def __init__(self, epsilon: float = 1e-8, **kwargs):
+    def __init__(self, epsilon: float = 1e-8, scale_offset: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
+        self.scale_offset = scale_offset
 
     def call(self, inputs):
-        x, scale, bias = inputs
+        if len(inputs) == 2:
+            x, style = inputs
+            channels = x.shape[-1]
+            scale, bias = style[:, :channels] + self.scale_offset, style[:, channels:]
+        else:
+            x, scale, bias = inputs
         mean = ops.mean(x, axis=(1, 2), keepdims=True)
         variance = ops.mean(ops.square(x - mean), axis=(1, 2), keepdims=True)
         scale = scale[:, None, None, :]
@@ -101,7 +108,7 @@ class AdaIN(keras.layers.Layer):
         return input_shapes[0]
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon, "scale_offset": self.scale_offset}
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")

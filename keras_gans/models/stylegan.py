@@ -137,11 +137,9 @@ def styled_activation(x, ws, style_index, filters, config, name):
     if config.noise_inputs:
         x = NoiseInjection(name=f"{name}_noise")(x)
     w = SelectLatent(style_index, name=f"{name}_w")(ws)
-    scale = EqualizedDense(
-        filters, gain=1.0, bias_initial_value=1.0, equalized=config.equalized_lr, name=f"{name}_style_scale"
-    )(w)
-    bias = EqualizedDense(filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style_bias")(w)
-    x = AdaIN(name=f"{name}_adain")([x, scale, bias])
+    # One affine of w gives the AdaIN scale (around 1) and bias: one matmul instead of two.
+    style = EqualizedDense(2 * filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style")(w)
+    x = AdaIN(scale_offset=1.0, name=f"{name}_adain")([x, style])
     return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
 
 

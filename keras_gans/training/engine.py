@@ -164,12 +164,16 @@ class GAN(keras.Model):
         if self.config.style_mixing_prob > 0:
             # Style mixing regularization (StyleGAN sec. 3.1): from a random layer on, the
             # styles come from a second latent.
-            w2 = self.mapping(self._generator_inputs(self._latents(batch), labels), training=True)
             mix = keras.random.uniform((), seed=self.latent_seed) < self.config.style_mixing_prob
-            crossover = keras.random.randint((), 1, self.num_ws, seed=self.latent_seed)
-            crossover = tf.where(mix, crossover, self.num_ws)
-            use_first = tf.range(self.num_ws)[None, :, None] < crossover
-            ws = tf.where(use_first, ws, tf.repeat(w2[:, None, :], self.num_ws, axis=1))
+
+            def mixed():
+                # The second mapping pass only runs on the steps that mix.
+                w2 = self.mapping(self._generator_inputs(self._latents(batch), labels), training=True)
+                crossover = keras.random.randint((), 1, self.num_ws, seed=self.latent_seed)
+                use_first = tf.range(self.num_ws)[None, :, None] < crossover
+                return tf.where(use_first, ws, tf.repeat(w2[:, None, :], self.num_ws, axis=1))
+
+            ws = tf.cond(mix, mixed, lambda: ws)
         return self.synthesis(ws, training=True), w
 
     # -- Penalties ---------------------------------------------------------------------------------

@@ -110,3 +110,15 @@ def test_constant_select_broadcast_and_truncation(tmp_path):
     np.testing.assert_array_equal(out_constant[0], out_constant[1])
     loaded = _round_trip(model, data, tmp_path)
     assert float(np.asarray(loaded.get_layer(truncation.name).psi)) == 0.0
+
+
+def test_adain_from_one_style_vector_matches_separate_scale_and_bias(tmp_path):
+    x, style = keras.Input((5, 5, 3)), keras.Input((6,))
+    model = keras.Model([x, style], L.AdaIN(scale_offset=1.0)([x, style]))
+    rng = np.random.RandomState(5)
+    data = [rng.randn(2, 5, 5, 3).astype("float32"), rng.randn(2, 6).astype("float32") * 0.3]
+    out = np.asarray(model(data))
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), data[1][:, 3:], atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), np.abs(1.0 + data[1][:, :3]), rtol=1e-3)
+    loaded = _round_trip(model, data, tmp_path)
+    assert loaded.layers[-1].scale_offset == 1.0
