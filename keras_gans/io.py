@@ -35,8 +35,17 @@ def write_text_atomic(path: str | Path, text: str) -> None:
             os.fsync(handle.fileno())
 
 
-def write_json_atomic(path: str | Path, payload) -> None:
+def write_json_atomic(path: str | Path, payload) -> Path:
     write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
+    return Path(path)
+
+
+def save_npy_atomic(path: str | Path, array) -> None:
+    """np.save without pickle, atomically."""
+    import numpy as np
+
+    with atomic_path(path, suffix=".npy") as temporary:
+        np.save(temporary, array, allow_pickle=False)
 
 
 def save_png_atomic(image, path: str | Path) -> None:

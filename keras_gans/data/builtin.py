@@ -14,11 +14,10 @@ import numpy as np
 from keras_gans.data.folders import (
     DatasetError,
     ImageFolderData,
-    _atomic_save_npy,
-    _atomic_write_json,
     default_cache_dir,
 )
 from keras_gans.data.images import fit_square, image_to_array
+from keras_gans.io import save_npy_atomic, write_json_atomic
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
@@ -111,8 +110,8 @@ def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None) -> Im
         raise DatasetError(f"the font {font_path} rendered no emoji. {INSTALL_HINT}")
     data = ImageFolderData(np.stack(arrays), np.asarray(labels, np.int32), class_names, names)
     try:
-        _atomic_save_npy(array_path, data.images)
-        _atomic_write_json(meta_path, {"labels": labels, "class_names": class_names, "paths": names})
+        save_npy_atomic(array_path, data.images)
+        write_json_atomic(meta_path, {"labels": labels, "class_names": class_names, "paths": names})
     except OSError:
         pass
     return data

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from keras_gans.io import save_npy_atomic, write_json_atomic
 from keras_gans.data.images import ImageRejected, fit_square, image_to_array, is_image_path, load_image
 
 CACHE_VERSION = 1
@@ -98,22 +98,6 @@ def _load_one(path: Path, resolution: int, channels: int, crop: str):
         return None, str(rejection)
 
 
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as handle:
-        np.save(handle, array, allow_pickle=False)
-        temporary = handle.name
-    os.replace(temporary, path)
-
-
-def _atomic_write_json(path: Path, payload) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False, encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1)
-        temporary = handle.name
-    os.replace(temporary, path)
-
-
 def load_image_folder(
     root: str | Path,
     resolution: int,
@@ -177,8 +161,8 @@ def load_image_folder(
     labels = np.asarray(kept_labels, dtype=np.int32)
     if use_cache:
         try:
-            _atomic_save_npy(array_path, images)
-            _atomic_write_json(
+            save_npy_atomic(array_path, images)
+            write_json_atomic(
                 meta_path,
                 {"paths": kept_paths, "labels": labels.tolist(), "class_names": class_names, "skipped": skipped},
             )

@@ -7,9 +7,6 @@ measure (``MS-SSIM(generated)`` next to ``MS-SSIM(real)``).
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from .fid import feature_statistics, frechet_distance
 from .kid import kernel_distance
 from .precision_recall import precision_recall
 from .real_data import RealFeatures, load_images
+from keras_gans.io import write_json_atomic  # noqa: F401  (re-exported for evaluate and the callback)
 
 METRICS = ("fid", "kid", "pr", "diversity", "classes", "nn")
 METRIC_HELP = {
@@ -229,21 +227,6 @@ def evaluate(
                 report["sheet"] = str(sheet)
         details["nn"] = report
     return result
-
-
-def write_json_atomic(path: str | Path, data: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, sort_keys=False)
-            stream.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def format_table(result: dict) -> str:
