@@ -5,8 +5,9 @@
 
 Runs on the CPU (CUDA hidden) with random uint8 images at the given resolution; each extractor
 resizes them to its own input size (224 for EfficientNet-Lite0, 299 for InceptionV3). The
-Inception extractor is timed only when its weights are available (cached Keras download or
---inception-weights); otherwise the script says so.
+Inception extractor with real weights is timed only when they are available (cached Keras
+download or --inception-weights); the FID Inception network is always timed, with random weights
+when its file is not given (the speed does not depend on the values).
 """
 from __future__ import annotations
 
@@ -36,23 +37,34 @@ def main(argv=None) -> int:
     images = np.random.default_rng(0).integers(0, 256, (args.images, args.resolution, args.resolution, 3), np.uint8)
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores; "
           f"{args.images} images of {args.resolution}px, batch {args.batch_size}")
+    extractors = []
     for name in EXTRACTORS:
         if name == "inception" and not inception_weights_available(args.inception_weights):
-            print(f"{name:>13}: skipped, no InceptionV3 weights (not cached in ~/.keras/models and no "
-                  "--inception-weights PATH)")
+            print(f"{name:>13}: Keras/file weights skipped, none available (not cached in ~/.keras/models "
+                  "and no --inception-weights PATH)")
             continue
         try:
-            extractor = get_extractor(name, args.inception_weights)
+            extractors.append((get_extractor(name, args.inception_weights), ""))
         except WeightsUnavailable as error:
             print(f"{name:>13}: skipped, {error}")
-            continue
+    if not any(extractor.label == "inception-fid" for extractor, _ in extractors):
+        extractors.append((fid_inception_random_weights(), " (random weights: speed only)"))
+    for extractor, note in extractors:
         extractor(images[: args.batch_size], batch_size=args.batch_size)  # warm-up: tracing
         start = time.perf_counter()
         extractor(images, batch_size=args.batch_size)
         elapsed = time.perf_counter() - start
         print(f"{extractor.label:>13}: {args.images / elapsed:8.1f} images/s "
-              f"({extractor.input_size}px input, {extractor.feature_dim}-d features)")
+              f"({extractor.input_size}px input, {extractor.feature_dim}-d features){note}")
     return 0
+
+
+def fid_inception_random_weights():
+    from keras_gans.metrics import fid_inception
+    from keras_gans.metrics.extractors import FeatureExtractor
+
+    return FeatureExtractor("inception", "inception-fid", fid_inception.build_fid_inception(), fid_inception.INPUT_SIZE,
+                            1 / 127.5, -1.0, "FID Inception, random weights", antialias=False)
 
 
 if __name__ == "__main__":

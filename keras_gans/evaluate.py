@@ -37,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-real", type=int, default=None, help="real images to use (default: all)")
     parser.add_argument("--extractor", choices=EXTRACTORS, default=DEFAULT_EXTRACTOR,
                         help=f"feature extractor (default {DEFAULT_EXTRACTOR}, works offline)")
-    parser.add_argument("--inception-weights", help="Keras InceptionV3 (no top) weights file for --extractor inception")
+    parser.add_argument(
+        "--inception-weights",
+        help="for --extractor inception: the standard FID Inception weights (pytorch-fid's "
+        "pt_inception-2015-12-05-6726825d.pth, or 'pytorch-fid' to download it once), or a Keras "
+        "InceptionV3 (no top) .h5 weights file; without it, Keras's ImageNet weights",
+    )
     parser.add_argument("--truncation-psi", type=float, default=1.0, help="truncation for sampling (default 1.0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32, help="generator batch size")
@@ -95,6 +100,7 @@ def run_evaluation(args) -> dict:
     if args.num < 2:
         raise UsageError("--num must be at least 2")
     real_folder = scan_folder(args.data)  # fail fast on a wrong path, before loading models
+    extractor = get_extractor(args.extractor, args.inception_weights)  # and on missing weights, before sampling
     out_dir = None
     if args.fake:
         fake_folder = scan_folder(args.fake)
@@ -114,7 +120,6 @@ def run_evaluation(args) -> dict:
         out_dir = Path(args.out).parent if args.out else Path(args.run or Path(args.generator).parent)
     if len(fake_images) < 2:
         raise UsageError("fewer than 2 generated images could be read")
-    extractor = get_extractor(args.extractor, args.inception_weights)
     real = real_features(real_folder.root, extractor, resolution=fake_images.shape[1], max_images=args.num_real,
                          use_cache=not args.no_cache, progress=not args.json)
     result = evaluate(metrics, real, fake_images, extractor, fake_labels=fake_labels, fake_class_names=fake_classes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DEFAULT_PRESET = "stylegan-cpu-64"
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--metrics-every", type=float, default=10.0, metavar="KIMG", help="metric interval")
     metrics.add_argument("--metrics-num", type=int, default=1000, help="generated images per evaluation")
     metrics.add_argument("--extractor", default="effnet-lite0", help="feature extractor for metrics")
+    metrics.add_argument("--inception-weights", help="for --extractor inception: FID Inception .pth (or 'pytorch-fid') or Keras .h5")
     return parser
 
 
@@ -182,11 +184,15 @@ def _metrics_callback(args, config):
 
     if args.data is None:
         raise ValueError("--metrics needs --data (real images to compare against)")
+    weights = args.inception_weights
+    if weights and weights != "pytorch-fid" and not Path(weights).is_file():
+        raise ValueError(f"--inception-weights {weights}: no such file")
     return MetricsCallback(
         args.data,
         metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
         every_kimg=args.metrics_every,
         extractor=args.extractor,
+        inception_weights=args.inception_weights,
         run_dir=args.out,
         num_samples=args.metrics_num,
     )

