@@ -202,3 +202,12 @@ def test_terminated_run_saves_a_checkpoint_and_resumes(small_folder, tmp_path, t
     resumed = subprocess.run([*command, "--kimg", str((saved + 8) / 1000)], capture_output=True, text=True, env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"ckpt-{saved:09d}" in resumed.stdout
+
+
+def test_missing_inception_weights_fail_before_training(small_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = train.main(["--data", str(small_folder), "--out", str(out), "--metrics", "fid", "--extractor", "inception",
+                       "--inception-weights", str(tmp_path / "nope.pth"), "--no-progress"])
+    assert code == 2
+    assert "nope.pth: no such file" in capsys.readouterr().err
+    assert not (out / "checkpoints").exists()
