@@ -48,6 +48,14 @@ def save_npy_atomic(path: str | Path, array) -> None:
         np.save(temporary, array, allow_pickle=False)
 
 
+def save_npz_atomic(path: str | Path, **arrays) -> None:
+    """np.savez (uncompressed, no pickled objects) atomically."""
+    import numpy as np
+
+    with atomic_path(path, suffix=".npz") as temporary:
+        np.savez(temporary, **arrays)
+
+
 def save_png_atomic(image, path: str | Path) -> None:
     """Save a Pillow image as PNG atomically."""
     with atomic_path(path, suffix=".png") as temporary:

@@ -35,6 +35,8 @@ import shutil
 from pathlib import Path
 from typing import Callable, Sequence
 
+from keras_gans.io import write_text_atomic
+
 SUBDIR = "tfrecords"
 METADATA_FILENAME = "metadata.json"
 SHARD_SUFFIX = ".tfrecord"
@@ -134,14 +136,6 @@ def tfrecord_dataset(
     return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _atomic_json(path: Path, payload) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(temporary, path)
-
-
 def write_tfrecords(
     directory: str | os.PathLike,
     entries: Sequence[dict],
@@ -220,7 +214,7 @@ def write_tfrecords(
         "shards": shards,
     }
     metadata.update(extra_metadata or {})
-    _atomic_json(shard_dir / METADATA_FILENAME, metadata)
+    write_text_atomic(shard_dir / METADATA_FILENAME, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     old_dir = directory / f".{SUBDIR}.old{_TEMP_MARK}{os.getpid()}"
     if final_dir.exists():
         os.replace(final_dir, old_dir)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from keras_gans.data.images import ImageRejected, fit_square, image_to_array, is_image_path, load_image
+from keras_gans.io import save_npz_atomic
 
 CACHE_VERSION = 1
 
@@ -123,18 +123,6 @@ def _cache_key(folder: ImageFolder, paths: list[Path], extractor: str, resolutio
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def save_npz_atomic(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.npz")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def select_paths(folder: ImageFolder, max_images: int | None, seed: int = 0) -> np.ndarray:
