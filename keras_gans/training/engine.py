@@ -43,6 +43,14 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
         else:
             self.ema_generator = generator
+        # Batch-norm statistics are not averaged: the EMA generator takes the live generator's
+        # moving mean and variance each step (as BigGAN's EMA copies its buffers). Without them it
+        # would normalise with its initial statistics and paint noise.
+        self.ema_statistics = [
+            (ema_variable, variable)
+            for ema_variable, variable in zip(self.ema_generator.non_trainable_variables, generator.non_trainable_variables)
+            if self.ema_generator is not generator and variable.name in ("moving_mean", "moving_variance")
+        ]
         self.d_loss_fn, self.g_loss_fn = losses.get_loss_pair(config.loss)
         self.latent_seed = keras.random.SeedGenerator(seed)
         # Counted once per global step, whatever the number of replicas.
@@ -258,9 +266,9 @@ class GAN(keras.Model):
             total = d_loss + config.r1_weight * r1
             if self.auxiliary_classifier:
                 # AC-GAN (Odena et al. 2017, eq. 2): D maximises L_C on reals and fakes.
-                aux_loss = losses.auxiliary_classifier_loss(real_classes, labels) + losses.auxiliary_classifier_loss(
-                    fake_classes, labels
-                )
+                aux_loss = losses.auxiliary_classifier_loss(real_classes, labels)
+                if config.auxiliary_fake_weight:
+                    aux_loss += config.auxiliary_fake_weight * losses.auxiliary_classifier_loss(fake_classes, labels)
                 total += config.auxiliary_classifier_weight * aux_loss
             if config.gradient_penalty != "none":
                 points = self._penalty_points(real, fakes)
@@ -328,6 +336,8 @@ class GAN(keras.Model):
         if self.ema_generator is not self.generator:
             beta = ema_beta(config.batch_size, self.images_seen, config.ema_halflife_kimg, config.ema_rampup)
             update_ema(self.ema_generator.trainable_variables, self.generator.trainable_variables, beta)
+            for ema_variable, variable in self.ema_statistics:
+                ema_variable.assign(variable)
 
     def train_step(self, data):
         images, labels = data

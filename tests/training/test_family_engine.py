@@ -85,6 +85,29 @@ def test_wgan_gp_points_lie_between_real_and_fake():
     assert points[:, 0, 0, 0].std() > 0.1  # uniform, not a constant
 
 
+# --- Generator averaging with batch norm ------------------------------------------------------------
+
+
+def test_ema_generator_follows_the_batch_norm_statistics():
+    """EMA averages the weights; the BN moving statistics are taken from the live generator."""
+    config = LinearConfig(resolution=2, channels=1, latent_dim=3, batch_size=8, ema_halflife_kimg=0.01)
+    z = keras.Input((3,), name="z")
+    h = keras.layers.BatchNormalization(momentum=0.5, name="bn")(keras.layers.Dense(4, name="dense")(z))
+    generator = keras.Model(z, keras.layers.Reshape((2, 2, 1))(keras.layers.Activation("tanh")(h)))
+    x = keras.Input((2, 2, 1), name="image")
+    discriminator = keras.Model(x, keras.layers.Dense(1)(keras.layers.Flatten()(x)))
+    gan = GAN(generator, discriminator, config, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 2, 2, 1)).astype("float32")
+    gan.fit(tf.data.Dataset.from_tensors((real, np.zeros(8, np.int32))).repeat(), steps_per_epoch=3, verbose=0)
+    live, averaged = generator.get_layer("bn"), gan.ema_generator.get_layer("bn")
+    assert not np.allclose(live.moving_variance.numpy(), 1.0)  # the statistics did move
+    np.testing.assert_allclose(averaged.moving_mean.numpy(), live.moving_mean.numpy())
+    np.testing.assert_allclose(averaged.moving_variance.numpy(), live.moving_variance.numpy())
+    # ...while the weights are an average, not a copy
+    assert not np.allclose(gan.ema_generator.get_layer("dense").kernel.numpy(), generator.get_layer("dense").kernel.numpy())
+
+
 # --- Instance noise ---------------------------------------------------------------------------------
 
 
