@@ -55,6 +55,11 @@ class GANConfig:
     # AC-GAN (Odena et al. 2017): >0 means the discriminator outputs [logit, class_logits] and
     # both networks add this weight times the auxiliary classification loss.
     auxiliary_classifier_weight: float = 0.0
+    # Weight of the fake-image term in D's classification loss. 1.0 is the paper (D maximises L_C
+    # on reals and fakes). 0.0 trains D's classifier on real images only: it can then no longer
+    # learn the generator's own cues for each class, so G must paint what separates the classes
+    # in the real data.
+    auxiliary_fake_weight: float = 1.0
     # Progressive growing (Karras et al. 2018): training starts at progressive_start_resolution and
     # doubles up to `resolution`; each new resolution fades in over fade_kimg, then trains for
     # stable_kimg (thousands of images shown). See keras_gans.training.progressive.

@@ -42,6 +42,32 @@ def test_auxiliary_classifier_loss_by_hand():
     assert float(losses.classification_accuracy(logits, labels)) == 0.5
 
 
+def test_auxiliary_fake_weight_scales_the_fake_term():
+    """D's classification loss = CE(real) + auxiliary_fake_weight * CE(fake) (1 is the paper)."""
+    import dataclasses
+
+    from keras_gans.config import preset_config
+    from keras_gans.training.engine import build_gan
+
+    rng = np.random.default_rng(0)
+    real = tf.constant(rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32"))
+    labels = tf.constant([0, 1, 2, 0])
+    z = tf.constant(rng.standard_normal((4, 100)).astype("float32"))
+    losses_by_weight = {}
+    for fake_weight in (0.0, 0.5, 1.0):
+        config = dataclasses.replace(
+            preset_config("acgan-cifar-like"), resolution=16, num_classes=3, batch_size=4, generator_width=16,
+            discriminator_width=4, width_max=16, dropout=0.0, auxiliary_fake_weight=fake_weight,
+        )
+        gan = build_gan(config, seed=0)  # same seed: identical networks for every weight
+        gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+        fakes = gan.generator([z, labels], training=False)
+        losses_by_weight[fake_weight] = float(gan._discriminator_step(real, labels, fakes)["d_aux_loss"])
+    real_part, half, full = losses_by_weight[0.0], losses_by_weight[0.5], losses_by_weight[1.0]
+    assert full - real_part > 0.5  # the fake term is there at weight 1 ...
+    assert half - real_part == pytest.approx(0.5 * (full - real_part), rel=1e-4)  # ... and scales linearly
+
+
 @dataclass
 class LinearConfig(GANConfig):
     pass
