@@ -6,8 +6,11 @@ reports the classifier's accuracy on generated images of each requested class ne
 accuracy on held-out real images (the ceiling). The AC-GAN article saw conditioning fail with few
 images per class; the target is generated-image accuracy within 10 points of real-image accuracy.
 
-    python benchmarks/class_consistency.py --data ../shared/data/anime-faces-64 \
-        --resolution 32 --budget-seconds 600 --json runs/class_consistency.json
+    python benchmarks/class_consistency.py --data sklearn-digits --resolution 32 --budget-seconds 600 \
+        --set acgan.generator_width=128 --set acgan.auxiliary_fake_weight=0 --json runs/class_consistency.json
+
+``--data`` is a folder with one subfolder per class (e.g. ../shared/data/anime-faces-64) or
+``sklearn-digits``, scikit-learn's real handwritten digits upscaled.
 
 Record the printed table and the command in docs/benchmarks_class_consistency.md.
 """
@@ -125,14 +128,14 @@ def model_overrides(settings):
     overrides = {}
     for setting in settings:
         target, sep, value = setting.partition("=")
-        model, dot, key = target.partition(".")
+        label, dot, key = target.partition(".")
         if not sep or not dot or not key:
             raise SystemExit(f"--set {setting!r}: expected LABEL.KEY=VALUE, e.g. acgan.auxiliary_fake_weight=0")
-        overrides.setdefault(model.strip(), {})[key.strip()] = value.strip()
+        overrides.setdefault(label.strip(), {})[key.strip()] = value.strip()
     return overrides
 
 
-def gan_config(name, resolution, num_classes, batch, overrides=None):
+def gan_config(name, resolution, num_classes, batch, overrides=None, label=None):
     from keras_gans.config import ConfigError, apply_overrides, preset_config
 
     if name == "acgan":
@@ -146,7 +149,7 @@ def gan_config(name, resolution, num_classes, batch, overrides=None):
         steps_per_execution=1,
     )
     try:
-        return apply_overrides(config, overrides or {}, f"--set {name}.*")
+        return apply_overrides(config, overrides or {}, f"--set {label or name}.*")
     except ConfigError as error:
         raise SystemExit(str(error)) from None
 
@@ -217,8 +220,10 @@ def main(argv=None):
         raise SystemExit(f"--set names {', '.join(unknown)}, which --models does not run")
     # Built before the classifier trains, so a bad setting fails in seconds, not minutes.
     configs = {
-        name: dataclasses.replace(gan_config(model, args.resolution, len(classes), args.batch, overrides.get(name)),
-                                  channels=int(images.shape[-1]))
+        name: dataclasses.replace(
+            gan_config(model, args.resolution, len(classes), args.batch, overrides.get(name), name),
+            channels=int(images.shape[-1]),
+        )
         for name, model in runs
     }
     print(f"{len(images)} images, {len(classes)} classes, {args.resolution}x{args.resolution}; "

@@ -51,3 +51,20 @@ def test_runs_both_models_and_reports_figures(tmp_path):
 def test_bad_setting_is_a_clear_error():
     with pytest.raises(SystemExit, match="LABEL.KEY=VALUE"):
         load_benchmark().model_overrides(["generator_width=32"])
+
+
+def test_one_model_twice_needs_its_own_label():
+    benchmark = load_benchmark()
+    assert benchmark.model_runs("acgan, stylegan, acgan_paper=acgan") == [
+        ("acgan", "acgan"), ("stylegan", "stylegan"), ("acgan_paper", "acgan")]
+    with pytest.raises(SystemExit, match="its own label"):
+        benchmark.model_runs("acgan,acgan")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("dcgan.batch_size=4", "which --models does not run"),
+    ("acgan.no_such_setting=1", "no setting 'no_such_setting'"),
+])
+def test_bad_settings_fail_before_any_training(setting, message):
+    with pytest.raises(SystemExit, match=message):
+        load_benchmark().main(["--data", "sklearn-digits", "--resolution", "16", "--set", setting])
