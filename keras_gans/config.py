@@ -96,6 +96,9 @@ class ModelEntry:
     description: str = ""
 
 
+# What `python -m keras_gans.train` trains when it is given no model, preset or config.
+DEFAULT_PRESET = "stylegan-cpu-64"
+
 MODELS: dict[str, ModelEntry] = {}
 MODEL_NAME_OF_CONFIG: dict[type, str] = {}
 PRESETS: dict[str, tuple[str, Callable[[], GANConfig], str]] = {}

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_PRESET = "stylegan-cpu-64"
+from keras_gans.config import DEFAULT_PRESET  # noqa: E402  (light: no TensorFlow import)
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 

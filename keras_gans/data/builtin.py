@@ -1,8 +1,13 @@
 """Built-in training data that needs no network: colour emoji rendered from Noto Color Emoji.
 
 The font comes from the Debian package ``fonts-noto-color-emoji`` (the README's run command
-installs it). Emoji are grouped into classes by Unicode block, so conditional models can train
-on the built-in data too.
+installs it). Two sets:
+
+* ``emoji-faces`` (the default): the round yellow face emoji, about a hundred images of one
+  kind of object, so that a GAN paints something recognisable within minutes on a CPU.
+* ``emoji``: every emoji of the font's main pictographic blocks (about 1,200, nearly every one a
+  different object), grouped into classes by Unicode block for conditional models. A hard set:
+  see docs/quality.md.
 """
 from __future__ import annotations
 
@@ -34,6 +39,18 @@ EMOJI_BLOCKS = {
     "supplemental": [(0x1F930, 0x1F96F), (0x1F980, 0x1F9FF)],
     "extended": [(0x1FA70, 0x1FAFF)],
 }
+# Round yellow faces only: smileys without hands, cats, monkeys, people or gestures.
+FACE_RANGES = [
+    (0x1F600, 0x1F637), (0x1F641, 0x1F644), (0x1F910, 0x1F915), (0x1F917, 0x1F917),
+    (0x1F920, 0x1F925), (0x1F927, 0x1F92F), (0x1F970, 0x1F976), (0x1F978, 0x1F97A),
+    (0x1FAE0, 0x1FAE5),
+]
+BUILTIN_SETS = {
+    "emoji-faces": {"faces": FACE_RANGES},
+    "emoji": EMOJI_BLOCKS,
+}
+DEFAULT_BUILTIN = "emoji-faces"
+BUILTIN_PREFIX = "builtin:"
 INSTALL_HINT = (
     "the built-in emoji dataset needs the Noto Color Emoji font; install it with "
     "`apt-get install fonts-noto-color-emoji` (Debian/Ubuntu), set KERAS_GANS_EMOJI_FONT to a "
@@ -50,13 +67,28 @@ def find_emoji_font() -> Path:
     raise DatasetError(INSTALL_HINT)
 
 
-def supported_codepoints(font_path: Path) -> dict[str, list[int]]:
+def builtin_set_name(data: str | None) -> str | None:
+    """The built-in set a ``--data`` value names (None means the default), or None for a folder."""
+    if data is None:
+        return DEFAULT_BUILTIN
+    if not data.startswith(BUILTIN_PREFIX):
+        return None
+    name = data[len(BUILTIN_PREFIX):]
+    if name not in BUILTIN_SETS:
+        raise DatasetError(
+            f"unknown built-in dataset {data!r}; choose one of: "
+            + ", ".join(BUILTIN_PREFIX + known for known in BUILTIN_SETS)
+        )
+    return name
+
+
+def supported_codepoints(font_path: Path, blocks=EMOJI_BLOCKS) -> dict[str, list[int]]:
     from fontTools.ttLib import TTFont
 
     cmap = TTFont(str(font_path), lazy=True).getBestCmap()
     return {
         name: [cp for start, end in ranges for cp in range(start, end + 1) if cp in cmap]
-        for name, ranges in EMOJI_BLOCKS.items()
+        for name, ranges in blocks.items()
     }
 
 
@@ -75,13 +107,17 @@ def render_emoji(codepoint: int, font, background=(255, 255, 255)):
     return square.convert("RGB")
 
 
-def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None) -> ImageFolderData:
-    """All emoji of the font's main pictographic blocks, rendered on white at ``resolution``."""
+def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None, name: str = "emoji") -> ImageFolderData:
+    """The emoji of the built-in set ``name`` (see :data:`BUILTIN_SETS`), rendered on white at
+    ``resolution``; its classes are the set's groups."""
     from PIL import ImageFont
 
+    if name not in BUILTIN_SETS:
+        raise DatasetError(f"unknown built-in dataset {name!r}; choose one of: {', '.join(BUILTIN_SETS)}")
+    blocks = BUILTIN_SETS[name]
     font_path = find_emoji_font()
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    stem = f"builtin-emoji-{font_path.stat().st_size}-{resolution}-{channels}"
+    stem = f"builtin-{name}-{font_path.stat().st_size}-{resolution}-{channels}"
     array_path, meta_path = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
     if array_path.exists() and meta_path.exists():
         import json
@@ -94,9 +130,9 @@ def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None) -> Im
         font = ImageFont.truetype(str(font_path), BITMAP_SIZE)
     except OSError as error:
         raise DatasetError(f"cannot open the emoji font {font_path}: {error}. {INSTALL_HINT}") from None
-    class_names = list(EMOJI_BLOCKS)
+    class_names = list(blocks)
     arrays, labels, names = [], [], []
-    for label, (block, codepoints) in enumerate(supported_codepoints(font_path).items()):
+    for label, (block, codepoints) in enumerate(supported_codepoints(font_path, blocks).items()):
         for codepoint in codepoints:
             image = render_emoji(codepoint, font)
             if image is None:

@@ -2,6 +2,8 @@
 EMA generator, compute the requested metrics against the (cached) real features, log them to
 TensorBoard under ``<run_dir>/logs/metrics`` (step = real images shown) and keep ``<run_dir>/best.keras``, the generator at
 its best value of the first metric listed (written atomically: temp file + os.replace).
+Each evaluation also records the training wall-clock so far with the evaluations' own time left
+out (``train_seconds``), and with ``sheet_dir`` saves a sheet of the first 64 evaluated samples.
 
 The engine (``self.model``) must expose ``ema_generator`` and ``images_seen`` (a variable
 counting real images shown).
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -48,6 +51,7 @@ class MetricsCallback(keras.callbacks.Callback):
         seed: int = 0,
         verbose: int = 1,
         evaluate_at_end: bool = True,
+        sheet_dir=None,
     ):
         super().__init__()
         self.metrics = parse_metrics(metrics)
@@ -65,6 +69,10 @@ class MetricsCallback(keras.callbacks.Callback):
         self.seed = seed
         self.verbose = verbose
         self.evaluate_at_end = evaluate_at_end
+        self.sheet_dir = Path(sheet_dir) if sheet_dir is not None else None
+        # Training wall-clock: from the first on_train_begin, less the time spent evaluating.
+        self._clock_start = None
+        self._evaluation_seconds = 0.0
         self.best = None
         self.history: list[dict] = []
         self._extractor = None
@@ -95,6 +103,8 @@ class MetricsCallback(keras.callbacks.Callback):
         return int(keras.ops.convert_to_numpy(self.model.images_seen))
 
     def on_train_begin(self, logs=None):
+        if self._clock_start is None:
+            self._clock_start = time.perf_counter()
         seen = self._images_seen()
         self._next = (seen // self.every_images + 1) * self.every_images
 
@@ -112,7 +122,21 @@ class MetricsCallback(keras.callbacks.Callback):
             if seen and seen != self._last_evaluated:
                 self.evaluate_now(seen)
 
+    @property
+    def train_seconds(self) -> float:
+        if self._clock_start is None:
+            return 0.0
+        return time.perf_counter() - self._clock_start - self._evaluation_seconds
+
     def evaluate_now(self, images_seen: int | None = None) -> dict:
+        started = time.perf_counter()
+        train_seconds = self.train_seconds
+        try:
+            return self._evaluate(images_seen, train_seconds)
+        finally:
+            self._evaluation_seconds += time.perf_counter() - started
+
+    def _evaluate(self, images_seen, train_seconds) -> dict:
         import tensorflow as tf
 
         generator = self.model.ema_generator
@@ -125,15 +149,24 @@ class MetricsCallback(keras.callbacks.Callback):
         )
         kimg = images_seen / 1000
         result["kimg"] = kimg
+        result["train_seconds"] = train_seconds
+        if self.sheet_dir is not None:
+            from keras_gans.generation import image_grid, to_pil
+            from keras_gans.io import save_png_atomic
+
+            sheet = self.sheet_dir / f"sheet-{kimg:08.3f}kimg.png"
+            save_png_atomic(to_pil(image_grid(images[:64], 8)), sheet)
+            result["sheet"] = str(sheet)
         self._last_evaluated = images_seen
         with self._writer.as_default():
             for name, value in result["figures"].items():
                 tf.summary.scalar(name, value, step=images_seen)
             self._writer.flush()
-        self.history.append({"kimg": kimg, **result["figures"]})
+        self.history.append({"kimg": kimg, "train_seconds": train_seconds, **result["figures"]})
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "metrics_history.jsonl", "a") as stream:
-            stream.write(json.dumps({"kimg": kimg, "figures": result["figures"], "warnings": result["warnings"]}) + "\n")
+            stream.write(json.dumps({"kimg": kimg, "train_seconds": train_seconds, "figures": result["figures"],
+                                     "warnings": result["warnings"]}) + "\n")
         name, higher = primary_figure(self.metrics[0], self._extractor.label)
         value = result["figures"].get(name)
         improved = value is not None and np.isfinite(value) and (

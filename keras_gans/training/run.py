@@ -44,7 +44,7 @@ class RunSettings:
     """How long and how a run trains; not part of the model (may change on resume)."""
 
     out: str = "runs/default"
-    data: str | None = None  # None: the built-in emoji data
+    data: str | None = None  # None: the default built-in set; "builtin:NAME" another one
     kimg: float = 100.0
     seed: int = 0
     crop: str = "center"
@@ -105,10 +105,12 @@ def load_training_data(settings: RunSettings, config: GANConfig):
     from keras_gans.data.folders import check_trainable, load_image_folder
     from keras_gans.data.pipeline import array_dataset, tfrecord_training_dataset
 
-    if settings.data is None:
-        from keras_gans.data.builtin import load_builtin_emoji
+    from keras_gans.data.builtin import builtin_set_name, load_builtin_emoji
 
-        data, source = load_builtin_emoji(config.resolution, config.channels), "built-in emoji (Noto Color Emoji)"
+    builtin = builtin_set_name(settings.data)
+    if builtin is not None:
+        data = load_builtin_emoji(config.resolution, config.channels, name=builtin)
+        source = f"built-in {builtin} (Noto Color Emoji)"
     else:
         from keras_gans.data.tfrecords import find_tfrecords, read_tfrecord_metadata
 

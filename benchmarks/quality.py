@@ -1,0 +1,372 @@
+"""Quality per unit of training: trains one or more GANs on the same images for the same budget in
+kimg and, every ``--eval-every`` kimg, samples ``--num`` images from the EMA generator and
+measures FID, KID and precision/recall (EfficientNet-Lite0, the project's evaluator) against the
+real set, with a fixed-seed sample sheet. ``--article`` also trains the article's own Keras code
+(../shared/anchors/stylegan-keras/article.py, in the venv its setup.sh makes) on the same images
+for the same kimg in the same run; it writes samples only at the end, so it is one point.
+
+    # the default preset against the kept baseline and the article, 40 kimg of anime faces
+    python benchmarks/quality.py --data ../shared/data/anime-faces-64 --resolution 64 --kimg 40 \\
+        --run default=preset:stylegan-cpu-64 --run baseline=config:benchmarks/baselines/default-e7662fa.json \\
+        --article --out runs/quality/anime
+
+    # one preset, model or config file (the run is named after it)
+    python benchmarks/quality.py --preset stylegan-cpu-64 --kimg 10 --eval-every 5 --num 500
+
+A run is ``LABEL=preset:NAME``, ``LABEL=model:NAME`` or ``LABEL=config:FILE`` (a TOML/JSON table
+of settings, or a run's config.json); ``--set LABEL.KEY=VALUE`` changes one setting of one run.
+``--data`` is an image folder or ``builtin:NAME`` (default: the built-in set of
+``python -m keras_gans.train``). Writes to ``--out``: ``quality.json`` (every figure, atomically),
+``quality.png`` (KID and FID against kimg and against training minutes, evaluation time left
+out), ``comparison.png`` (the last sheet of every run side by side) and each run's folder with
+its sheets. Record the table, the plot and the command in docs/quality.md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+ARTICLE_DIR = SHARED / "anchors" / "stylegan-keras"
+ARTICLE_BATCH = 4  # the article's code trains with batch 4
+METRICS = ("kid", "fid", "pr")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = parser.add_argument_group("what to train (one of --run, --preset, --model, --config)")
+    what.add_argument("--run", action="append", default=[], metavar="LABEL=KIND:VALUE",
+                      help="a run: LABEL=preset:NAME, LABEL=model:NAME or LABEL=config:FILE (repeatable)")
+    what.add_argument("--preset", help="one run of this preset")
+    what.add_argument("--model", help="one run of this model's default preset")
+    what.add_argument("--config", metavar="FILE", help="one run of this config file (TOML/JSON, or a run's config.json)")
+    what.add_argument("--set", action="append", default=[], metavar="[LABEL.]KEY=VALUE",
+                      help="change one setting of one run (or of every run without LABEL.)")
+    what.add_argument("--article", action="store_true", help="also train the article's own code on the same images")
+    what.add_argument("--article-python", help="python of the article's venv (default: what its setup.sh prints)")
+    parser.add_argument("--data", default=None, help="image folder or builtin:NAME (default: the train command's built-in set)")
+    parser.add_argument("--resolution", type=int, help="image size (default: each run's own)")
+    parser.add_argument("--batch", type=int, help="batch size for every run (default: each run's own)")
+    parser.add_argument("--kimg", type=float, default=40.0, help="training budget in thousands of real images shown")
+    parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
+    parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
+    return parser.parse_args(argv)
+
+
+# --- Which runs -----------------------------------------------------------------------------------
+
+def run_specs(args) -> list[tuple[str, str, str]]:
+    """[(label, kind, value)] from --run, or the one run --preset/--model/--config names."""
+    specs = []
+    for entry in args.run:
+        label, sep, spec = entry.partition("=")
+        kind, colon, value = spec.partition(":")
+        if not sep or not colon or kind not in ("preset", "model", "config") or not label.strip() or not value:
+            raise SystemExit(f"--run {entry!r}: expected LABEL=preset:NAME, LABEL=model:NAME or LABEL=config:FILE")
+        specs.append((label.strip(), kind, value.strip()))
+    single = [(kind, value) for kind, value in (("preset", args.preset), ("model", args.model), ("config", args.config)) if value]
+    if len(single) > 1:
+        raise SystemExit("give one of --preset, --model and --config (or several --run LABEL=...)")
+    if single:
+        kind, value = single[0]
+        specs.append((Path(value).stem if kind == "config" else value, kind, value))
+    if not specs and not args.article:
+        raise SystemExit("nothing to train: give --run, --preset, --model, --config or --article")
+    labels = [label for label, _, _ in specs] + (["article"] if args.article else [])
+    if len(set(labels)) != len(labels):
+        raise SystemExit(f"each run needs its own label, got {labels}")
+    return specs
+
+
+def setting_overrides(settings, labels) -> dict[str, dict[str, str]]:
+    """{label: {key: value}} from --set [LABEL.]KEY=VALUE; without a label it applies to every run."""
+    overrides = {label: {} for label in labels}
+    for setting in settings:
+        target, sep, value = setting.partition("=")
+        if not sep or not target.strip():
+            raise SystemExit(f"--set {setting!r}: expected [LABEL.]KEY=VALUE, e.g. default.r1_weight=0.1")
+        label, dot, key = target.partition(".")
+        if not dot:
+            for entry in overrides.values():
+                entry[label.strip()] = value.strip()
+        elif label.strip() not in overrides:
+            raise SystemExit(f"--set {setting!r}: no run is labelled {label.strip()!r} (runs: {', '.join(labels)})")
+        else:
+            overrides[label.strip()][key.strip()] = value.strip()
+    return overrides
+
+
+def load_config(kind: str, value: str, overrides: dict, args, label: str):
+    from keras_gans.config import (
+        ConfigError,
+        apply_overrides,
+        config_from_dict,
+        load_config_file,
+        model_default_config,
+        preset_config,
+    )
+
+    try:
+        if kind == "preset":
+            config = preset_config(value)
+        elif kind == "model":
+            config = model_default_config(value)
+        else:
+            path = Path(value)
+            saved = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" and path.is_file() else None
+            if isinstance(saved, dict) and isinstance(saved.get("config"), dict) and "model" in saved:
+                config = config_from_dict(saved["model"], saved["config"])  # a run's config.json
+            else:
+                from keras_gans.config import DEFAULT_PRESET
+
+                config = apply_overrides(preset_config(DEFAULT_PRESET), load_config_file(path), source=value)
+        flags = dict(overrides)
+        if args.resolution:
+            flags["resolution"] = args.resolution
+        if args.batch:
+            flags["batch_size"] = args.batch
+        return apply_overrides(config, flags, source=f"--set {label}.*")
+    except (ConfigError, OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"run {label!r}: {error}") from None
+
+
+# --- Real images ----------------------------------------------------------------------------------
+
+def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str]:
+    """(a folder of the real images, description). A built-in set is written out as PNGs once, so
+    that the evaluator and the article's code read the same files as the training runs."""
+    from keras_gans.data.builtin import builtin_set_name, load_builtin_emoji
+
+    name = builtin_set_name(data)
+    if name is None:
+        folder = Path(data)
+        if not folder.is_dir():
+            raise SystemExit(f"--data {data}: no such folder")
+        return folder, str(folder)
+    from keras_gans.generation import to_pil
+    from keras_gans.io import save_png_atomic
+
+    built = load_builtin_emoji(resolution, name=name)
+    folder = out / f"real-{name}-{resolution}"
+    if len(list(folder.glob("*/*.png"))) != len(built.images):
+        for index, (image, label) in enumerate(zip(built.images, built.labels)):
+            save_png_atomic(to_pil(image), folder / built.class_names[label] / f"{index:05d}.png")
+    return folder, f"builtin:{name} ({len(built.images)} images)"
+
+
+# --- Training and evaluating ----------------------------------------------------------------------
+
+def train_and_evaluate(label, config, args, data_arg, real, out: Path) -> dict:
+    from keras_gans.metrics.callback import MetricsCallback
+    from keras_gans.training.run import RunSettings, train
+
+    run_dir = out / label
+    settings = RunSettings(
+        out=str(run_dir), data=data_arg, kimg=args.kimg, seed=args.seed,
+        checkpoint_every_kimg=args.kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
+    )
+    callback = MetricsCallback(
+        real, metrics=METRICS, every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
+        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1,
+    )
+    print(f"\n=== {label}: {config.model_name}, {args.kimg:g} kimg ===", flush=True)
+    started = time.perf_counter()
+    train(config, settings, fresh=True, extra_callbacks=[callback])
+    sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
+    return {
+        "model": config.model_name,
+        "points": callback.history,
+        "total_seconds": time.perf_counter() - started,
+        "sheet": str(sheets[-1]) if sheets else None,
+    }
+
+
+def article_python(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    setup = ARTICLE_DIR / "setup.sh"
+    if not setup.is_file():
+        raise SystemExit(f"--article needs the article's code at {ARTICLE_DIR} (../shared/anchors)")
+    print("setting up the article's venv (once) ...", flush=True)
+    result = subprocess.run(["bash", str(setup)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the article's setup.sh failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def train_article(args, python: str, data_folder: Path, resolution: int, real, out: Path) -> dict:
+    """Trains the article's code for the same kimg (batch 4) and evaluates its samples."""
+    from keras_gans.metrics.evaluation import evaluate
+    from keras_gans.metrics.extractors import get_extractor
+    from keras_gans.metrics.real_data import load_images, scan_folder
+
+    run_dir = out / "article"
+    steps = int(round(args.kimg * 1000 / ARTICLE_BATCH))
+    command = [python, str(ARTICLE_DIR / "article.py"), "train", str(data_folder.resolve()), str(run_dir.resolve()),
+               "--steps", str(steps), "--num", str(args.num), "--res", str(resolution)]
+    print(f"\n=== article: {' '.join(command)} ===", flush=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    process = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(args.seed)})
+    total = time.perf_counter() - started
+    (run_dir / "article.log").write_text(process.stdout + process.stderr, encoding="utf-8")
+    if process.returncode != 0:
+        raise SystemExit(f"the article's code failed (exit {process.returncode}); see {run_dir / 'article.log'}:\n"
+                         f"{process.stderr[-2000:]}")
+    trained = re.search(r"in (\d+) s", process.stdout)
+    train_seconds = float(trained.group(1)) if trained else total
+    folder = scan_folder(run_dir / "samples")
+    images, _ = load_images(folder.paths[: args.num], resolution)
+    result = evaluate(METRICS, real, images, get_extractor("effnet-lite0"), seed=args.seed)
+    from keras_gans.generation import image_grid, to_pil
+    from keras_gans.io import save_png_atomic
+
+    sheet = run_dir / "sheets" / f"sheet-{args.kimg:08.3f}kimg.png"
+    save_png_atomic(to_pil(image_grid(images[:64], 8)), sheet)
+    point = {"kimg": steps * ARTICLE_BATCH / 1000, "train_seconds": train_seconds, **result["figures"]}
+    print(f"[article @ {point['kimg']:g} kimg] " + ", ".join(f"{k} {v:.4g}" for k, v in result["figures"].items()))
+    return {"model": "article (original Keras code)", "points": [point], "total_seconds": total, "sheet": str(sheet)}
+
+
+# --- Reporting ------------------------------------------------------------------------------------
+
+def figure(point: dict, name: str):
+    for key, value in point.items():
+        if key.startswith(f"{name}("):
+            return value
+    return float("nan")
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gans.io import atomic_path
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for label, run in results["runs"].items():
+        points = run["points"]
+        kimg = [p["kimg"] for p in points]
+        minutes = [p["train_seconds"] / 60 for p in points]
+        for row, name in enumerate(("KID", "FID")):
+            values = [figure(p, name) for p in points]
+            style = dict(marker="o", label=label)
+            axes[row][0].plot(kimg, values, **style)
+            axes[row][1].plot(minutes, values, **style)
+    for row, name in enumerate(("KID", "FID")):
+        axes[row][0].set_xlabel("kimg (thousands of real images shown)")
+        axes[row][1].set_xlabel("training wall-clock minutes (evaluation excluded)")
+        for column in range(2):
+            axes[row][column].set_ylabel(f"{name} (effnet-lite0), lower is better")
+            axes[row][column].set_yscale("log")
+            axes[row][column].grid(alpha=0.3)
+            axes[row][column].legend()
+    fig.suptitle(f"{results['data']} at {results['resolution']}px, {results['num']} samples per point")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as temporary:
+        fig.savefig(temporary, dpi=90, format="png")
+    plt.close(fig)
+
+
+def comparison_sheet(results: dict, path: Path) -> None:
+    """The last sheet of every run side by side, each under its label."""
+    from PIL import Image, ImageDraw
+
+    from keras_gans.io import save_png_atomic
+
+    sheets = [(label, Image.open(run["sheet"]).convert("RGB")) for label, run in results["runs"].items() if run["sheet"]]
+    if not sheets:
+        return
+    gap, caption = 12, 22
+    width = sum(image.width for _, image in sheets) + gap * (len(sheets) - 1)
+    height = max(image.height for _, image in sheets) + caption
+    canvas = Image.new("RGB", (width, height), "white")
+    draw, x = ImageDraw.Draw(canvas), 0
+    for label, image in sheets:
+        kid = figure(results["runs"][label]["points"][-1], "KID")
+        draw.text((x + 4, 4), f"{label}  KID {kid:.3f}", fill="black")
+        canvas.paste(image, (x, caption))
+        x += image.width + gap
+    save_png_atomic(canvas, path)
+
+
+def table(results: dict) -> str:
+    lines = ["| run | kimg | train min | KID | FID | precision | recall |", "|---|---|---|---|---|---|---|"]
+    for label, run in results["runs"].items():
+        for point in run["points"]:
+            lines.append(
+                f"| {label} | {point['kimg']:g} | {point['train_seconds'] / 60:.1f} | {figure(point, 'KID'):.4f} | "
+                f"{figure(point, 'FID'):.1f} | {figure(point, 'precision'):.3f} | {figure(point, 'recall'):.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.kimg <= 0 or args.eval_every <= 0 or args.num < 2:
+        raise SystemExit("--kimg and --eval-every must be positive and --num at least 2")
+    specs = run_specs(args)
+    labels = [label for label, _, _ in specs]
+    overrides = setting_overrides(args.set, labels)
+    # Every configuration is resolved before anything trains, so a typo fails in seconds.
+    configs = {label: load_config(kind, value, overrides[label], args, label) for label, kind, value in specs}
+    python = article_python(args.article_python) if args.article else None
+    resolutions = {config.resolution for config in configs.values()} | ({args.resolution or 64} if args.article else set())
+    if len(resolutions) != 1:
+        raise SystemExit(f"every run must train at one resolution to be compared, got {sorted(resolutions)}; pass --resolution")
+    resolution = resolutions.pop()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from keras_gans.config import config_to_dict
+    from keras_gans.io import write_json_atomic
+    from keras_gans.metrics.extractors import get_extractor
+    from keras_gans.metrics.real_data import real_features
+
+    folder, description = real_folder(args.data, resolution, out)
+    data_arg = args.data if args.data is not None else None
+    real = real_features(folder, get_extractor("effnet-lite0"), resolution)
+    print(f"real set: {description}, {len(real.features)} images at {resolution}px; CPU threads: {os.cpu_count()}")
+    results = {
+        "command": "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": description, "resolution": resolution, "kimg": args.kimg, "num": args.num, "seed": args.seed,
+        "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
+        "runs": {},
+    }
+    for label, _, _ in specs:
+        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out)
+        write_json_atomic(out / "quality.json", results)
+    if args.article:
+        results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
+    write_json_atomic(out / "quality.json", results)
+    plot(results, out / "quality.png")
+    comparison_sheet(results, out / "comparison.png")
+    print("\n" + table(results))
+    final = {label: figure(run["points"][-1], "KID") for label, run in results["runs"].items() if run["points"]}
+    if len(final) > 1:
+        best = min(final, key=final.get)
+        print("\nKID ratios at the end (run / " + best + "): "
+              + ", ".join(f"{label} {value / final[best]:.2f}x" for label, value in final.items()))
+    print(f"\nwrote {out / 'quality.json'}, {out / 'quality.png'}, {out / 'comparison.png'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

