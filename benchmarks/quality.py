@@ -181,7 +181,7 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path) -> dict:
     )
     callback = MetricsCallback(
         real, metrics=METRICS, every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
-        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1,
+        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(args.kimg * 1000)),
     )
     print(f"\n=== {label}: {config.model_name}, {args.kimg:g} kimg ===", flush=True)
     started = time.perf_counter()

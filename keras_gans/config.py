@@ -43,6 +43,10 @@ class GANConfig:
     # with lazy regularization it is applied every r1_interval D steps, scaled by the interval.
     r1_weight: float = 0.0
     r1_interval: int = 1
+    # Lazy regularization (StyleGAN2, appendix B): with r1_interval = k > 1, D's Adam runs at
+    # lr * c and betas ** c, c = k / (k + 1), so that its momentum horizon matches the k + 1
+    # gradient evaluations it sees every k steps.
+    lazy_r1_adam_scaling: bool = True
     gradient_penalty: str = "none"  # "wgan-gp" | "dragan" | "none"
     gradient_penalty_weight: float = 10.0
     drift_weight: float = 0.0
@@ -159,6 +163,10 @@ def _coerce(name: str, value, annotation):
     origin = typing.get_origin(hints)
     args = typing.get_args(hints)
     if hints is None:
+        return value
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{name}: {value!r} is not one of: {', '.join(map(str, args))}")
         return value
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):

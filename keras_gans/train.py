@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--list-presets", action="store_true", help="list presets and exit")
 
     data = parser.add_argument_group("data and run")
-    data.add_argument("--data", metavar="DIR", help="image folder (subfolders = classes) or a prepared folder with TFRecords; default: built-in emoji")
+    data.add_argument("--data", metavar="DIR", help="image folder (subfolders = classes), a prepared folder with TFRecords, or builtin:emoji-faces "
+                      "(the default: ~100 face emoji) / builtin:emoji (~1,200 emoji in 5 classes)")
     data.add_argument("--crop", choices=("center", "pad"), default="center", help="how non-square images become square")
     data.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
     data.add_argument("--kimg", type=float, help=f"train until this many thousand real images were shown (fractions allowed; default {DEFAULT_KIMG:g})")
@@ -195,6 +196,7 @@ def _metrics_callback(args, config):
         inception_weights=args.inception_weights,
         run_dir=args.out,
         num_samples=args.metrics_num,
+        final_images=int(round((args.kimg if args.kimg is not None else DEFAULT_KIMG) * 1000)),
     )
 
 

@@ -52,6 +52,7 @@ class MetricsCallback(keras.callbacks.Callback):
         verbose: int = 1,
         evaluate_at_end: bool = True,
         sheet_dir=None,
+        final_images: int | None = None,
     ):
         super().__init__()
         self.metrics = parse_metrics(metrics)
@@ -70,6 +71,9 @@ class MetricsCallback(keras.callbacks.Callback):
         self.verbose = verbose
         self.evaluate_at_end = evaluate_at_end
         self.sheet_dir = Path(sheet_dir) if sheet_dir is not None else None
+        # A run may call fit() more than once (whole ticks, then a remainder): with final_images
+        # the end-of-training evaluation waits for the last one instead of following every fit().
+        self.final_images = final_images
         # Training wall-clock: from the first on_train_begin, less the time spent evaluating.
         self._clock_start = None
         self._evaluation_seconds = 0.0
@@ -119,6 +123,8 @@ class MetricsCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.evaluate_at_end:
             seen = self._images_seen()
+            if self.final_images is not None and seen < self.final_images:
+                return
             if seen and seen != self._last_evaluated:
                 self.evaluate_now(seen)
 

@@ -2,6 +2,11 @@
 article's Keras code: mapping network -> w, a learned constant, one g_block per doubling with
 noise and AdaIN, and a residual downsampling discriminator.
 
+Two options from StyleGAN2 (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+StyleGAN"): ``style_block="modulated"`` replaces AdaIN by weight modulation/demodulation (sec.
+2.2, which removes the droplet artefacts), and ``generator_output="skip"`` sums an RGB output of
+every resolution, upsampled (fig. 7b), instead of one toRGB at the end.
+
 Reads top to bottom like fig. 1b: mapping network, synthesis network, full generator
 (with truncation), discriminator, presets.
 """
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 
@@ -20,6 +26,7 @@ from keras_gans.layers import (
     EqualizedConv2D,
     EqualizedDense,
     MinibatchStdDev,
+    ModulatedConv2D,
     NoiseInjection,
     PixelNorm,
     SelectLatent,
@@ -50,6 +57,11 @@ class StyleGANConfig(GANConfig):
     minibatch_std_group: int = 0  # 0: no minibatch standard deviation layer
     equalized_lr: bool = True
     upsample_interpolation: str = "bilinear"
+    # "adain": StyleGAN's AdaIN after each conv (the article); "modulated": StyleGAN2's weight
+    # modulation and demodulation.
+    style_block: Literal["adain", "modulated"] = "adain"
+    # "last": one toRGB at the end (StyleGAN); "skip": toRGB at every resolution, summed (StyleGAN2).
+    generator_output: Literal["last", "skip"] = "last"
     noise_inputs: bool = True
     leaky_relu_slope: float = 0.2
     truncation_cutoff: int | None = 8
@@ -72,6 +84,10 @@ class StyleGANConfig(GANConfig):
 
 def validate(config: StyleGANConfig) -> None:
     resolution = config.resolution
+    if config.style_block not in ("adain", "modulated"):
+        raise ValueError(f"style_block must be 'adain' or 'modulated', got {config.style_block!r}")
+    if config.generator_output not in ("last", "skip"):
+        raise ValueError(f"generator_output must be 'last' or 'skip', got {config.generator_output!r}")
     if resolution < 16 or resolution > 1024 or resolution & (resolution - 1):
         raise ValueError(f"StyleGAN resolution must be a power of two from 16 to 1024, got {resolution}")
     if config.synthesis_widths and len(config.synthesis_widths) != config.num_doublings:
@@ -128,24 +144,38 @@ def build_mapping(config: StyleGANConfig) -> keras.Model:
 # --- Synthesis network: ws -> image ---------------------------------------------------------------
 
 def styled_conv(x, ws, style_index, filters, config, name):
-    """3x3 conv, per-pixel noise, AdaIN from the affine of w, LeakyReLU (one half of a g_block)."""
+    """3x3 conv, per-pixel noise, style, LeakyReLU (one half of a g_block); returns (x, its w)."""
+    w = SelectLatent(style_index, name=f"{name}_w")(ws)
+    if config.style_block == "modulated":
+        # The style scales the conv's input channels; bias 1 starts every scale at one.
+        style = EqualizedDense(x.shape[-1], gain=1.0, bias_initial_value=1.0, name=f"{name}_style")(w)
+        x = ModulatedConv2D(filters, 3, gain=math.sqrt(2.0), name=f"{name}_conv")([x, style])
+        if config.noise_inputs:
+            x = NoiseInjection(name=f"{name}_noise")(x)
+        return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x), w
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv")(x)
-    return styled_activation(x, ws, style_index, filters, config, name)
+    return styled_activation(x, w, filters, config, name), w
 
 
-def styled_activation(x, ws, style_index, filters, config, name):
+def styled_activation(x, w, filters, config, name):
     if config.noise_inputs:
         x = NoiseInjection(name=f"{name}_noise")(x)
-    w = SelectLatent(style_index, name=f"{name}_w")(ws)
     # One affine of w gives the AdaIN scale (around 1) and bias: one matmul instead of two.
     style = EqualizedDense(2 * filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style")(w)
     x = AdaIN(scale_offset=1.0, name=f"{name}_adain")([x, style])
     return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
 
 
+def to_rgb(x, w, config, name):
+    if config.style_block == "modulated":
+        style = EqualizedDense(x.shape[-1], gain=1.0, bias_initial_value=1.0, name=f"{name}_style")(w)
+        return ModulatedConv2D(config.channels, 1, demodulate=False, name=name)([x, style])
+    return EqualizedConv2D(config.channels, 1, gain=1.0, equalized=config.equalized_lr, name=name)(x)
+
+
 def g_block(x, ws, first_style, filters, config, name):
     x = keras.layers.UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
-    x = styled_conv(x, ws, first_style, filters, config, f"{name}a")
+    x, _ = styled_conv(x, ws, first_style, filters, config, f"{name}a")
     return styled_conv(x, ws, first_style + 1, filters, config, f"{name}b")
 
 
@@ -153,16 +183,29 @@ def build_synthesis(config: StyleGANConfig) -> keras.Model:
     ws = keras.Input((config.num_style_layers, config.style_dim), name="ws")
     constant_channels, widths = synthesis_widths(config)
     x = ConstantInput(constant_channels, name="constant")(ws)
-    style = 0
+    skip = config.generator_output == "skip"
+    style, image, w = 0, None, None
     if config.initial_block:
-        x = styled_activation(x, ws, 0, constant_channels, config, "block4a")
-        x = styled_conv(x, ws, 1, constant_channels, config, "block4b")
+        if config.style_block == "modulated":
+            x, _ = styled_conv(x, ws, 0, constant_channels, config, "block4a")
+        else:
+            x = styled_activation(x, SelectLatent(0, name="block4a_w")(ws), constant_channels, config, "block4a")
+        x, w = styled_conv(x, ws, 1, constant_channels, config, "block4b")
         style = 2
+        if skip:
+            image = to_rgb(x, w, config, "to_rgb_4")
     for index, filters in enumerate(widths):
         size = 4 * 2 ** (index + 1)
-        x = g_block(x, ws, style, filters, config, f"block{size}")
+        x, w = g_block(x, ws, style, filters, config, f"block{size}")
         style += 2
-    image = EqualizedConv2D(config.channels, 1, gain=1.0, equalized=config.equalized_lr, name="to_rgb")(x)
+        if skip:
+            rgb = to_rgb(x, w, config, f"to_rgb_{size}")
+            if image is not None:
+                upsampled = keras.layers.UpSampling2D(interpolation="bilinear", name=f"rgb_upsample_{size}")(image)
+                rgb = keras.layers.Add(name=f"rgb_sum_{size}")([upsampled, rgb])
+            image = rgb
+    if not skip:
+        image = to_rgb(x, w, config, "to_rgb")
     image = keras.layers.Activation("linear", dtype="float32", name="image")(image)
     return keras.Model(ws, image, name="synthesis")
 

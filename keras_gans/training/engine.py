@@ -102,9 +102,11 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer or FusedAdam(
             config.g_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
         )
-        self.d_optimizer = d_optimizer or FusedAdam(
-            config.d_learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
-        )
+        d_lr, d_beta1, d_beta2 = config.d_learning_rate, config.adam_beta1, config.adam_beta2
+        if config.r1_weight > 0 and config.r1_interval > 1 and config.lazy_r1_adam_scaling:
+            c = config.r1_interval / (config.r1_interval + 1)
+            d_lr, d_beta1, d_beta2 = d_lr * c, d_beta1**c, d_beta2**c
+        self.d_optimizer = d_optimizer or FusedAdam(d_lr, beta_1=d_beta1, beta_2=d_beta2, epsilon=config.adam_epsilon)
         kwargs.setdefault("jit_compile", config.jit_compile)
         kwargs.setdefault("steps_per_execution", config.steps_per_execution)
         super().compile(optimizer=None, **kwargs)

@@ -122,3 +122,33 @@ def test_adain_from_one_style_vector_matches_separate_scale_and_bias(tmp_path):
     np.testing.assert_allclose(out.std(axis=(1, 2)), np.abs(1.0 + data[1][:, :3]), rtol=1e-3)
     loaded = _round_trip(model, data, tmp_path)
     assert loaded.layers[-1].scale_offset == 1.0
+
+
+def test_modulated_conv_equals_a_per_sample_modulated_and_demodulated_kernel(tmp_path):
+    x_in, s_in = keras.Input((8, 8, 3)), keras.Input((3,))
+    layer = L.ModulatedConv2D(5, 3, name="modconv")
+    model = keras.Model([x_in, s_in], layer([x_in, s_in]))
+    layer.bias.assign(np.linspace(-1, 1, 5).astype("float32"))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 8, 8, 3)).astype("float32")
+    style = rng.uniform(0.2, 2.0, (2, 3)).astype("float32")
+    got = np.asarray(model([x, style]))
+    kernel = np.asarray(layer.kernel) * layer.runtime_scale
+    for sample in range(2):
+        modulated = kernel * style[sample][None, None, :, None]  # StyleGAN2 eq. 1
+        modulated /= np.sqrt((modulated**2).sum(axis=(0, 1, 2), keepdims=True) + 1e-8)  # eq. 3
+        want = keras.ops.conv(x[sample:sample + 1], modulated, padding="same")[0] + np.asarray(layer.bias)
+        np.testing.assert_allclose(got[sample], np.asarray(want), rtol=1e-4, atol=1e-5)
+    _round_trip(model, [x, style], tmp_path)
+
+
+def test_demodulation_keeps_unit_variance_whatever_the_style():
+    layer = L.ModulatedConv2D(64, 3)
+    x = np.random.default_rng(1).standard_normal((4, 16, 16, 32)).astype("float32")
+    for scale in (0.01, 1.0, 100.0):
+        out = np.asarray(layer([x, np.full((4, 32), scale, "float32")]))[:, 1:-1, 1:-1]  # padding aside
+        assert 0.8 < out.std() < 1.2
+    with_gain = L.ModulatedConv2D(64, 3, gain=2.0)
+    assert 1.6 < np.asarray(with_gain([x, np.full((4, 32), 5.0, "float32")]))[:, 1:-1, 1:-1].std() < 2.4
+    plain = L.ModulatedConv2D(64, 3, demodulate=False)
+    assert np.asarray(plain([x, np.full((4, 32), 100.0, "float32")])).std() > 10

@@ -5,6 +5,8 @@ import keras
 import pytest
 import tensorflow as tf
 
+import keras_gans
+
 from keras_gans.generation import generate_images, seed_noise, set_truncation
 from keras_gans.models.stylegan import (
     article_preset,
@@ -53,8 +55,9 @@ def test_unsupported_resolution_is_refused(tiny_stylegan_config):
         build_generator(tiny_stylegan_config(48))
 
 
-def test_generator_round_trip_in_safe_mode(tiny_stylegan_config, tmp_path):
-    generator = build_generator(tiny_stylegan_config(16))
+@pytest.mark.parametrize("style_block,output", [("adain", "last"), ("modulated", "skip"), ("modulated", "last")])
+def test_generator_round_trip_in_safe_mode(tiny_stylegan_config, tmp_path, style_block, output):
+    generator = build_generator(tiny_stylegan_config(16, style_block=style_block, generator_output=output))
     for layer in generator.get_layer("synthesis").layers:  # make noise matter
         if hasattr(layer, "strength"):
             layer.strength.assign(np.full(layer.strength.shape, 0.5, "float32"))
@@ -86,3 +89,23 @@ def test_conditional_stylegan_takes_labels(tiny_stylegan_config):
     labels = tf.constant([0, 2], tf.int32)
     images = generator([z, labels])
     assert discriminator([images, labels]).shape == (2, 1)
+
+
+def test_skip_output_sums_an_rgb_image_of_every_resolution(tiny_stylegan_config):
+    synthesis = build_generator(tiny_stylegan_config(32, style_block="modulated", generator_output="skip")).get_layer("synthesis")
+    names = [layer.name for layer in synthesis.layers]
+    assert [n for n in names if n.startswith("to_rgb") and not n.endswith("_style")] == ["to_rgb_4", "to_rgb_8", "to_rgb_16", "to_rgb_32"]
+    assert not any(isinstance(layer, keras_gans.layers.AdaIN) for layer in synthesis.layers)
+    # style mixing and the mixing sheet still find one style per layer, at the right resolutions
+    from keras_gans.generation import style_layer_resolutions
+
+    assert style_layer_resolutions(synthesis) == [4, 4, 8, 8, 16, 16, 32, 32]
+
+
+def test_style_choices_are_checked_when_the_config_is_resolved(tiny_stylegan_config):
+    from keras_gans.config import ConfigError
+
+    with pytest.raises(ConfigError, match="style_block: 'adin' is not one of: adain, modulated"):
+        tiny_stylegan_config(16, style_block="adin")
+    with pytest.raises(ConfigError, match="generator_output"):
+        tiny_stylegan_config(16, generator_output="residual")
