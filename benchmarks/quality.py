@@ -13,6 +13,7 @@ for the same kimg in the same run; it writes samples only at the end, so it is o
     # one preset, model or config file (the run is named after it)
     python benchmarks/quality.py --preset stylegan-cpu-64 --kimg 10 --eval-every 5 --num 500
 
+``--minutes M`` gives every run the same training wall-clock instead (evaluation excluded).
 A run is ``LABEL=preset:NAME``, ``LABEL=model:NAME`` or ``LABEL=config:FILE`` (a TOML/JSON table
 of settings, or a run's config.json); ``--set LABEL.KEY=VALUE`` changes one setting of one run.
 ``--data`` is an image folder or ``builtin:NAME`` (default: the built-in set of
@@ -60,6 +61,8 @@ def parse_args(argv=None):
     parser.add_argument("--resolution", type=int, help="image size (default: each run's own)")
     parser.add_argument("--batch", type=int, help="batch size for every run (default: each run's own)")
     parser.add_argument("--kimg", type=float, default=40.0, help="training budget in thousands of real images shown")
+    parser.add_argument("--minutes", type=float,
+                        help="a wall-clock budget instead (training minutes, evaluation excluded; --kimg stays the cap)")
     parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
     parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
@@ -182,8 +185,10 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path) -> dict:
     callback = MetricsCallback(
         real, metrics=METRICS, every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
         seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(args.kimg * 1000)),
+        budget_seconds=args.minutes * 60 if args.minutes else None,
     )
-    print(f"\n=== {label}: {config.model_name}, {args.kimg:g} kimg ===", flush=True)
+    budget = f"{args.minutes:g} minutes (at most {args.kimg:g} kimg)" if args.minutes else f"{args.kimg:g} kimg"
+    print(f"\n=== {label}: {config.model_name}, {budget} ===", flush=True)
     started = time.perf_counter()
     train(config, settings, fresh=True, extra_callbacks=[callback])
     sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
@@ -319,8 +324,10 @@ def table(results: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.kimg <= 0 or args.eval_every <= 0 or args.num < 2:
-        raise SystemExit("--kimg and --eval-every must be positive and --num at least 2")
+    if args.kimg <= 0 or args.eval_every <= 0 or args.num < 2 or (args.minutes is not None and args.minutes <= 0):
+        raise SystemExit("--kimg, --minutes and --eval-every must be positive and --num at least 2")
+    if args.minutes and args.article:
+        raise SystemExit("--article trains for a number of steps: give it a --kimg budget, not --minutes")
     specs = run_specs(args)
     labels = [label for label, _, _ in specs]
     overrides = setting_overrides(args.set, labels)
@@ -345,7 +352,8 @@ def main(argv=None):
     print(f"real set: {description}, {len(real.features)} images at {resolution}px; CPU threads: {os.cpu_count()}")
     results = {
         "command": "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "data": description, "resolution": resolution, "kimg": args.kimg, "num": args.num, "seed": args.seed,
+        "data": description, "resolution": resolution, "kimg": args.kimg, "minutes": args.minutes, "num": args.num,
+        "seed": args.seed,
         "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
         "runs": {},

@@ -12,7 +12,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 
 class ConfigError(ValueError):
@@ -71,6 +71,10 @@ class GANConfig:
     progressive_start_resolution: int = 4
     fade_kimg: float = 600.0
     stable_kimg: float = 600.0
+    # Augmentation of everything the discriminator sees (keras_gans.augment): "diffaug" is
+    # DiffAugment (Zhao et al. 2020) with the transforms of diffaugment_policy.
+    augment: Literal["none", "diffaug"] = "none"
+    diffaugment_policy: str = "color,translation,cutout"
     # Generator averaging and style-based extras (ignored by models without mapping network).
     ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
     ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)

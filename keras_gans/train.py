@@ -25,6 +25,7 @@ FIELD_FLAGS = {
     "loss": "loss",
     "g_lr": "g_learning_rate",
     "d_lr": "d_learning_rate",
+    "augment": "augment",
 }
 
 
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--loss", help="loss pair: nonsaturating, least-squares, hinge, wasserstein")
     what.add_argument("--g-lr", type=float, help="generator learning rate")
     what.add_argument("--d-lr", type=float, help="discriminator learning rate")
+    what.add_argument("--augment", choices=("none", "diffaug"),
+                      help="augment what the discriminator sees: diffaug = DiffAugment (color,translation,cutout)")
     what.add_argument("--mixed-precision", action="store_true", default=None, help="compute in bfloat16 (mixed_bfloat16)")
     what.add_argument("--xla", action="store_true", default=None, help="compile the train step with XLA")
     what.add_argument("--list-presets", action="store_true", help="list presets and exit")

@@ -53,6 +53,7 @@ class MetricsCallback(keras.callbacks.Callback):
         evaluate_at_end: bool = True,
         sheet_dir=None,
         final_images: int | None = None,
+        budget_seconds: float | None = None,
     ):
         super().__init__()
         self.metrics = parse_metrics(metrics)
@@ -74,6 +75,9 @@ class MetricsCallback(keras.callbacks.Callback):
         # A run may call fit() more than once (whole ticks, then a remainder): with final_images
         # the end-of-training evaluation waits for the last one instead of following every fit().
         self.final_images = final_images
+        # A wall-clock training budget (evaluation excluded): evaluate once more and stop there.
+        self.budget_seconds = budget_seconds
+        self.budget_spent = False
         # Training wall-clock: from the first on_train_begin, less the time spent evaluating.
         self._clock_start = None
         self._evaluation_seconds = 0.0
@@ -115,7 +119,16 @@ class MetricsCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self._next is None:
             self.on_train_begin()
+        if self.budget_spent:
+            self.model.stop_training = True
+            return
         seen = self._images_seen()
+        if self.budget_seconds is not None and self.train_seconds >= self.budget_seconds:
+            self.budget_spent = True
+            self.model.stop_training = True
+            if seen != self._last_evaluated:
+                self.evaluate_now(seen)
+            return
         if seen >= self._next:
             self._next = (seen // self.every_images + 1) * self.every_images
             self.evaluate_now(seen)
@@ -123,7 +136,7 @@ class MetricsCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.evaluate_at_end:
             seen = self._images_seen()
-            if self.final_images is not None and seen < self.final_images:
+            if self.budget_spent or (self.final_images is not None and seen < self.final_images):
                 return
             if seen and seen != self._last_evaluated:
                 self.evaluate_now(seen)

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans import losses
+from keras_gans.augment import diff_augment, parse_policy
 from keras_gans.config import GANConfig
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
@@ -53,6 +54,9 @@ class GAN(keras.Model):
         ]
         self.d_loss_fn, self.g_loss_fn = losses.get_loss_pair(config.loss)
         self.latent_seed = keras.random.SeedGenerator(seed)
+        self.augment_policy = parse_policy(config.diffaugment_policy) if config.augment == "diffaug" else ()
+        if self.augment_policy:
+            self.augment_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
         # Counted once per global step, whatever the number of replicas.
         self.images_seen = keras.Variable(
             0, dtype="int64", trainable=False, name="images_seen", aggregation="only_first_replica"
@@ -143,7 +147,14 @@ class GAN(keras.Model):
         return [z, labels] if self.config.conditional else z
 
     def _discriminate_with_classes(self, images, labels, training=True):
-        """(logits, class logits or None): AC-GAN discriminators also output class logits."""
+        """(logits, class logits or None): AC-GAN discriminators also output class logits.
+
+        Every image the discriminator sees in training passes through the augmentation here,
+        reals and fakes alike, and so do the points of R1 and the gradient penalties, whose
+        gradients flow back through it to the unaugmented images (as in StyleGAN2-ADA).
+        """
+        if self.augment_policy and training:
+            images = diff_augment(images, self.augment_policy, self.augment_seed)
         inputs = [images, labels] if self.discriminator_takes_label else images
         outputs = self.discriminator(inputs, training=training)
         if self.auxiliary_classifier:

@@ -60,6 +60,17 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
     assert (out / "quality.png").stat().st_size > 0 and (out / "comparison.png").stat().st_size > 0
 
 
+def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder):
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
+            "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"), "--preset", "stylegan-cpu-64"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    points = load_benchmark().main(argv)["runs"]["stylegan-cpu-64"]["points"]
+    assert len(points) == 1
+    assert points[0]["train_seconds"] >= 6  # the budget was spent ...
+    assert 0 < points[0]["kimg"] < 1000  # ... and training stopped there
+
+
 def test_bad_runs_and_settings_fail_before_training(tmp_path):
     benchmark = load_benchmark()
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
