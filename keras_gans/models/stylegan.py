@@ -52,6 +52,9 @@ class StyleGANConfig(GANConfig):
     initial_block: bool = True  # the paper's 4x4 conv layer before the first doubling
     # Discriminator widths, one residual block per halving from the full resolution down to 4x4.
     discriminator_widths: tuple[int, ...] = ()
+    # Where each discriminator block halves the resolution: after both convolutions ("end") or
+    # between them ("middle", a quarter of the second convolution's cost).
+    discriminator_downsample: Literal["end", "middle"] = "end"
     discriminator_dense_units: int = 0  # the article's Dense(128) before the score; 0: none
     discriminator_dropout: float = 0.0
     minibatch_std_group: int = 0  # 0: no minibatch standard deviation layer
@@ -227,13 +230,23 @@ def build_generator(config: StyleGANConfig) -> keras.Model:
 # --- Discriminator: residual downsampling blocks, dense score -------------------------------------
 
 def d_block(x, filters, config, name):
-    residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(x)
-    residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(residual)
+    """Two 3x3 convolutions and a 2x average pool, with a pooled 1x1 skip added to the output.
+
+    discriminator_downsample="end" pools after both convolutions (StyleGAN's residual block);
+    "middle" pools between them, so the second runs at half resolution for a quarter of its cost,
+    as in the article's d_block and StyleGAN2's downsampling convolution. The skip pools before
+    its 1x1 convolution: both are linear, so the order changes nothing but the cost.
+    """
+    residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
+    residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(residual)
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv0")(x)
     x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu0")(x)
+    if config.discriminator_downsample == "middle":
+        x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv1")(x)
     x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu1")(x)
-    x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
+    if config.discriminator_downsample == "end":
+        x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     return keras.layers.Add(name=f"{name}_add")([x, residual])
 
 
