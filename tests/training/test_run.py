@@ -74,7 +74,7 @@ def test_resume_continues_and_changed_config_is_refused(small_folder, tmp_path, 
 
     assert _train(out, small_folder, 0.256, "--set", "r1_weight=3") == 2
     error = capsys.readouterr().err
-    assert "r1_weight: 0.5 -> 3.0" in error and "--override" in error
+    assert "r1_weight: 0.025 -> 3.0" in error and "--override" in error
     # Already trained that far: a clear message, not a silent no-op.
     assert _train(out, small_folder, 0.1) == 2
     assert "already trained to 0.128 kimg" in capsys.readouterr().err
