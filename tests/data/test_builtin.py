@@ -23,3 +23,25 @@ def test_missing_font_says_how_to_install(monkeypatch):
     monkeypatch.setenv("KERAS_GANS_EMOJI_FONT", "/nonexistent/NotoColorEmoji.ttf")
     with pytest.raises(DatasetError, match="apt-get install fonts-noto-color-emoji"):
         builtin.find_emoji_font()
+
+
+def test_face_emoji_are_the_default_set_of_round_yellow_faces(tmp_path):
+    try:
+        builtin.find_emoji_font()
+    except DatasetError as error:
+        pytest.skip(f"Noto Color Emoji is not installed here: {error}")
+    assert builtin.builtin_set_name(None) == "emoji-faces" == builtin.DEFAULT_BUILTIN
+    data = builtin.load_builtin_emoji(32, cache_dir=tmp_path, name="emoji-faces")
+    assert 80 <= len(data.images) <= 120 and data.class_names == ["faces"]
+    # Yellow: red and green well above blue at the centre of every face.
+    centre = data.images[:, 12:20, 12:20].reshape(len(data.images), -1, 3).mean(axis=1)
+    assert np.median(centre[:, 0] - centre[:, 2]) > 80 and np.median(centre[:, 1] - centre[:, 2]) > 50
+    # Cached under the set's own name: the full set is not served in its place.
+    assert len(builtin.load_builtin_emoji(32, cache_dir=tmp_path, name="emoji").images) > 500
+
+
+def test_builtin_names_are_checked():
+    assert builtin.builtin_set_name("builtin:emoji") == "emoji"
+    assert builtin.builtin_set_name("data/my-faces") is None  # a folder
+    with pytest.raises(DatasetError, match="unknown built-in dataset 'builtin:emoji-face'.*builtin:emoji-faces"):
+        builtin.builtin_set_name("builtin:emoji-face")
