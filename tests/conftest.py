@@ -66,3 +66,13 @@ def tiny_stylegan_flags():
     for key, value in tiny_stylegan_overrides().items():
         flags += ["--set", f"{key}={value}"]
     return flags
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow (benchmark-grade runs) only run when asked for with -m slow."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run it with `python3 -m pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -84,3 +84,25 @@ def test_bad_runs_and_settings_fail_before_training(tmp_path):
     with pytest.raises(SystemExit, match="nothing to train"):
         benchmark.main(["--out", str(tmp_path)])
     assert not (tmp_path / "quality.json").exists()
+
+
+@pytest.mark.slow
+def test_article_code_trains_beside_ours_and_is_scored_the_same_way(tmp_path):
+    """--article end to end: the article's own code (../shared/anchors, in its venv) for the
+    same kimg on the same images, one evaluated point and a sheet."""
+    from PIL import Image
+
+    benchmark = load_benchmark()
+    if not (benchmark.ARTICLE_DIR / "article.py").is_file():
+        pytest.skip(f"{benchmark.ARTICLE_DIR} is absent: this test needs the team's ../shared folder")
+    folder = tmp_path / "real"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(16):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{index:02d}.png")
+    results = benchmark.main(["--data", str(folder), "--resolution", "64", "--kimg", "0.04", "--eval-every", "0.04",
+                              "--num", "8", "--article", "--out", str(tmp_path / "q")])
+    point = results["runs"]["article"]["points"][0]
+    assert point["kimg"] == 0.04 and point["train_seconds"] > 0
+    assert np.isfinite(point["KID(effnet-lite0)"])
+    assert (tmp_path / "q" / "article" / "sheets").is_dir()
