@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-DIFFAUGMENT_TRANSFORMS = ("color", "translation", "cutout")
+from keras_gans.config import DIFFAUGMENT_TRANSFORMS
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:

@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """A configuration the user asked for that cannot be built (unknown name, bad value)."""
 
 
+# DiffAugment's transforms (keras_gans.augment implements them).
+DIFFAUGMENT_TRANSFORMS = ("color", "translation", "cutout")
+
+
 @dataclass
 class GANConfig:
     """What the training engine needs to know about any model.
@@ -93,6 +97,16 @@ class GANConfig:
     @property
     def model_name(self) -> str:
         return MODEL_NAME_OF_CONFIG.get(type(self), type(self).__name__)
+
+    def __post_init__(self):
+        # Checked whenever a config is made or changed (dataclasses.replace runs __init__ too),
+        # so a mistyped transform fails when the configuration is resolved, before any run folder.
+        unknown = [n for n in (x.strip() for x in self.diffaugment_policy.split(",")) if n and n not in DIFFAUGMENT_TRANSFORMS]
+        if unknown:
+            raise ConfigError(
+                f"diffaugment_policy: unknown transform(s) {', '.join(map(repr, unknown))}; "
+                f"choose from {', '.join(DIFFAUGMENT_TRANSFORMS)}"
+            )
 
 
 @dataclass(frozen=True)

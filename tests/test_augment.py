@@ -47,9 +47,13 @@ def test_cutout_zeroes_a_half_side_square():
         assert 0 < zeros <= 64  # an 8x8 square, clipped at the border
 
 
-def test_unknown_transform_is_named():
+def test_unknown_transform_is_named_when_the_config_is_resolved(tiny_stylegan_config):
+    from keras_gans.config import ConfigError
+
     with pytest.raises(ValueError, match="unknown DiffAugment transform.*'colour'"):
         augment.parse_policy("colour,translation")
+    with pytest.raises(ConfigError, match="diffaugment_policy: unknown transform.*'colour'"):
+        tiny_stylegan_config(16, augment="diffaug", diffaugment_policy="colour,translation")
 
 
 def test_engine_augments_reals_fakes_and_r1_inputs(tiny_stylegan_config):
