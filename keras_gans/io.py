@@ -8,6 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _process_umask() -> int:
+    # Read once at import: setting and restoring it later could race with other threads' writes.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _process_umask()
+
+
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = ""):
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
@@ -18,6 +28,9 @@ def atomic_path(path: str | Path, suffix: str = ""):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
     os.close(handle)
+    # mkstemp creates the file readable by its owner only; give it the mode a plain open() would
+    # (0666 less the umask), so sheets, samples and models are as shareable as any other output.
+    os.chmod(temporary, 0o666 & ~_UMASK)
     try:
         yield Path(temporary)
         os.replace(temporary, path)
