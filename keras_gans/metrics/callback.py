@@ -11,13 +11,13 @@ counting real images shown).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from keras_gans.io import save_model_atomic
 
 from .evaluation import evaluate, parse_metrics, primary_figure, sample_generator, write_json_atomic
 
@@ -202,13 +202,5 @@ class MetricsCallback(keras.callbacks.Callback):
         return result
 
     def _save_best(self, generator, info: dict):
-        target = self.run_dir / "best.keras"
-        handle, temp = tempfile.mkstemp(dir=self.run_dir, prefix=".best.", suffix=".keras")
-        os.close(handle)
-        try:
-            generator.save(temp)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        save_model_atomic(generator, self.run_dir / "best.keras")
         write_json_atomic(self.run_dir / "best.json", info)
