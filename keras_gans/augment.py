@@ -9,6 +9,8 @@ parameters.
 """
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from keras_gans.config import DIFFAUGMENT_TRANSFORMS
@@ -82,3 +84,165 @@ def diff_augment(images, policy, seed_generator):
     for name in names:
         images = TRANSFORMS[name](images, seed_generator)
     return images
+
+
+# --- ADA (Karras et al. 2020, "Training Generative Adversarial Networks with Limited Data") -------
+#
+# Every transform of the chosen groups is applied to each image with the same probability p
+# (the paper's p; the geometric rotations with 1 - sqrt(1 - p) each, so that the rotation is
+# applied with about p overall), with the paper's parameter distributions (its appendix B and
+# table 2). All geometric transforms compose into one matrix per image, applied with one
+# bilinear resampling that reflects at the borders; the colour transforms compose into one
+# 4x4 matrix on RGB in [-1, 1]. Both are differentiable in the images.
+
+ADA_PIPELINES = {
+    "blit": ("xflip", "rotate90", "xint"),
+    "geom": ("scale", "rotate", "aniso", "xfrac"),
+    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+    "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
+    "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+            "brightness", "contrast", "lumaflip", "hue", "saturation"),
+}
+_LUMA = 3 ** -0.5  # each component of the unit grey axis
+
+
+def _draw(shape, seed_generator, kind="uniform"):
+    import keras
+
+    if kind == "normal":
+        return keras.random.normal(shape, seed=seed_generator)
+    return keras.random.uniform(shape, seed=seed_generator)
+
+
+def _gate(values, probability, seed_generator, identity=0.0):
+    """``values`` where a per-sample coin with ``probability`` comes up, else ``identity``."""
+    keep = _draw(tf.shape(values)[:1], seed_generator) < probability
+    keep = tf.reshape(keep, [-1] + [1] * (len(values.shape) - 1))
+    return tf.where(keep, values, tf.cast(identity, values.dtype) * tf.ones_like(values))
+
+
+def _matrix(rows):
+    """A (batch, n, n) matrix from nested lists of (batch,) tensors or Python numbers."""
+    batch = next(tf.shape(v)[0] for row in rows for v in row if isinstance(v, tf.Tensor))
+    columns = [tf.stack([v if isinstance(v, tf.Tensor) else tf.fill([batch], float(v)) for v in row], -1) for row in rows]
+    return tf.stack(columns, axis=1)
+
+
+def _scale2d(sx, sy):
+    return _matrix([[sx, 0, 0], [0, sy, 0], [0, 0, 1]])
+
+
+def _rotate2d(theta):
+    return _matrix([[tf.cos(theta), -tf.sin(theta), 0], [tf.sin(theta), tf.cos(theta), 0], [0, 0, 1]])
+
+
+def _translate2d(tx, ty):
+    return _matrix([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
+
+
+def _geometric_inverse(batch, height, width, names, p, seed_generator):
+    """The (batch, 3, 3) map from output to input pixel offsets (from the image centre)."""
+    inverse = tf.eye(3, batch_shape=[batch])
+    ln2 = tf.math.log(2.0)
+    rotation_p = 1.0 - tf.sqrt(1.0 - p)
+    if "xflip" in names:
+        flip = _gate(tf.floor(_draw([batch], seed_generator) * 2), p, seed_generator)
+        inverse = inverse @ _scale2d(1.0 - 2.0 * flip, tf.ones([batch]))
+    if "rotate90" in names:
+        quarter_turns = _gate(tf.floor(_draw([batch], seed_generator) * 4), p, seed_generator)
+        inverse = inverse @ _rotate2d(-(math.pi / 2) * quarter_turns)
+    if "xint" in names:
+        shift = _gate((_draw([batch, 2], seed_generator) * 2 - 1) * 0.125, p, seed_generator)
+        inverse = inverse @ _translate2d(-tf.round(shift[:, 0] * width), -tf.round(shift[:, 1] * height))
+    if "scale" in names:
+        scale = tf.exp(_gate(_draw([batch], seed_generator, "normal") * 0.2 * ln2, p, seed_generator))
+        inverse = inverse @ _scale2d(1.0 / scale, 1.0 / scale)
+    if "rotate" in names:
+        theta = _gate((_draw([batch], seed_generator) * 2 - 1) * math.pi, rotation_p, seed_generator)
+        inverse = inverse @ _rotate2d(-theta)
+    if "aniso" in names:
+        scale = tf.exp(_gate(_draw([batch], seed_generator, "normal") * 0.2 * ln2, p, seed_generator))
+        inverse = inverse @ _scale2d(1.0 / scale, scale)
+    if "rotate" in names:
+        theta = _gate((_draw([batch], seed_generator) * 2 - 1) * math.pi, rotation_p, seed_generator)
+        inverse = inverse @ _rotate2d(-theta)
+    if "xfrac" in names:
+        shift = _gate(_draw([batch, 2], seed_generator, "normal") * 0.125, p, seed_generator)
+        inverse = inverse @ _translate2d(-shift[:, 0] * width, -shift[:, 1] * height)
+    return inverse
+
+
+def _apply_geometric(images, inverse):
+    height, width = images.shape[1], images.shape[2]
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    # Offsets from the centre, in pixels: input = centre + A (output - centre).
+    to_centre = _translate2d(tf.fill([tf.shape(images)[0]], -cx), tf.fill([tf.shape(images)[0]], -cy))
+    from_centre = _translate2d(tf.fill([tf.shape(images)[0]], cx), tf.fill([tf.shape(images)[0]], cy))
+    full = from_centre @ inverse @ to_centre
+    full = full / full[:, 2:3, 2:3]
+    transforms = tf.reshape(full, [-1, 9])[:, :8]
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[height, width],
+        interpolation="BILINEAR", fill_mode="REFLECT", fill_value=0.0,
+    )
+
+
+def _colour_matrix(batch, names, p, seed_generator):
+    """The (batch, 4, 4) colour transform of RGB in [-1, 1] (homogeneous)."""
+    colour = tf.eye(4, batch_shape=[batch])
+    axis = tf.constant([_LUMA, _LUMA, _LUMA, 0.0])
+    outer = axis[:, None] * axis[None, :]
+    ln2 = tf.math.log(2.0)
+    if "brightness" in names:
+        shift = _gate(_draw([batch], seed_generator, "normal") * 0.2, p, seed_generator)
+        colour = _matrix([[1, 0, 0, shift], [0, 1, 0, shift], [0, 0, 1, shift], [0, 0, 0, 1]]) @ colour
+    if "contrast" in names:
+        scale = tf.exp(_gate(_draw([batch], seed_generator, "normal") * 0.5 * ln2, p, seed_generator))
+        colour = _matrix([[scale, 0, 0, 0], [0, scale, 0, 0], [0, 0, scale, 0], [0, 0, 0, 1]]) @ colour
+    if "lumaflip" in names:
+        flip = _gate(tf.floor(_draw([batch], seed_generator) * 2), p, seed_generator)
+        colour = (tf.eye(4)[None] - 2.0 * outer[None] * flip[:, None, None]) @ colour
+    if "hue" in names:
+        theta = _gate((_draw([batch], seed_generator) * 2 - 1) * math.pi, p, seed_generator)
+        colour = _rotate_about_luma(theta) @ colour
+    if "saturation" in names:
+        scale = tf.exp(_gate(_draw([batch], seed_generator, "normal") * 1.0 * ln2, p, seed_generator))
+        colour = (outer[None] + (tf.eye(4)[None] - outer[None]) * scale[:, None, None]) @ colour
+    return colour
+
+
+def _rotate_about_luma(theta):
+    """Rodrigues' rotation by ``theta`` about the grey axis, as a homogeneous 4x4 matrix."""
+    x = y = z = _LUMA
+    c, s = tf.cos(theta), tf.sin(theta)
+    d = 1 - c
+    return _matrix([
+        [x * x * d + c, x * y * d - z * s, x * z * d + y * s, 0],
+        [y * x * d + z * s, y * y * d + c, y * z * d - x * s, 0],
+        [z * x * d - y * s, z * y * d + x * s, z * z * d + c, 0],
+        [0, 0, 0, 1],
+    ])
+
+
+def ada_augment(images, p, seed_generator, pipeline: str = "bgc"):
+    """ADA's augmentations of ``pipeline`` (a key of ADA_PIPELINES), each with probability ``p``."""
+    names = ADA_PIPELINES[pipeline]
+    dtype = images.dtype
+    images = tf.cast(images, tf.float32)
+    p = tf.cast(p, tf.float32)
+    batch = tf.shape(images)[0]
+    if any(name in names for name in ADA_PIPELINES["bg"]):
+        inverse = _geometric_inverse(batch, images.shape[1], images.shape[2], names, p, seed_generator)
+        images = _apply_geometric(images, inverse)
+    if any(name in names for name in ADA_PIPELINES["color"]) and images.shape[-1] == 3:
+        colour = _colour_matrix(batch, names, p, seed_generator)
+        images = tf.einsum("bij,bhwj->bhwi", colour[:, :3, :3], images) + colour[:, None, None, :3, 3]
+    return tf.cast(images, dtype)
+
+
+def ada_adjustment(p, real_sign_mean, target: float, images: int, speed_kimg: float):
+    """ADA's update of p (sec. 3): up when the overfitting heuristic r_t = E[sign(D(real))]
+    exceeds ``target``, down otherwise, by the step that moves p from 0 to 1 in ``speed_kimg``
+    thousand images; clipped to [0, 1]."""
+    step = images / (speed_kimg * 1000.0)
+    return tf.clip_by_value(p + tf.sign(real_sign_mean - target) * step, 0.0, 1.0)

@@ -21,6 +21,9 @@ class ConfigError(ValueError):
 
 # DiffAugment's transforms (keras_gans.augment implements them).
 DIFFAUGMENT_TRANSFORMS = ("color", "translation", "cutout")
+AugmentChoice = Literal["none", "diffaug", "ada"]
+# ADA's groups of transforms (keras_gans.augment.ADA_PIPELINES): pixel blitting, geometric, colour.
+AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
 
 
 @dataclass
@@ -77,8 +80,23 @@ class GANConfig:
     stable_kimg: float = 600.0
     # Augmentation of everything the discriminator sees (keras_gans.augment): "diffaug" is
     # DiffAugment (Zhao et al. 2020) with the transforms of diffaugment_policy.
-    augment: Literal["none", "diffaug"] = "none"
+    augment: AugmentChoice = "none"
     diffaugment_policy: str = "color,translation,cutout"
+    # "ada" is adaptive discriminator augmentation (Karras et al. 2020): every transform of
+    # ada_pipeline with one probability p, which starts at augment_p and, with augment_adjust,
+    # moves every ada_interval steps toward keeping r_t = E[sign(D(real))] at ada_target, fast
+    # enough to go from 0 to 1 in augment_speed_kimg thousand images (the paper's 500 suits
+    # runs of tens of thousands of kimg, not a 40-kimg CPU run). p is saved in checkpoints.
+    ada_pipeline: AdaPipelineChoice = "bgc"
+    augment_p: float = 0.0
+    augment_adjust: bool = True
+    ada_target: float = 0.6
+    augment_speed_kimg: float = 20.0
+    ada_interval: int = 4
+    # Self-supervised discriminator (FastGAN, Liu et al. 2021): >0 means the discriminator also
+    # outputs reconstructions of the real images it sees, and their perceptual + L1 distance
+    # (keras_gans.losses.fastgan_reconstruction_loss) is added to its loss with this weight.
+    reconstruction_weight: float = 0.0
     # Generator averaging and style-based extras (ignored by models without mapping network).
     ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
     ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)
@@ -101,6 +119,10 @@ class GANConfig:
     def __post_init__(self):
         # Checked whenever a config is made or changed (dataclasses.replace runs __init__ too),
         # so a mistyped transform fails when the configuration is resolved, before any run folder.
+        if not 0.0 <= self.augment_p <= 1.0:
+            raise ConfigError(f"augment_p: {self.augment_p} is not a probability (0 to 1)")
+        if self.augment_speed_kimg <= 0 or self.ada_interval < 1:
+            raise ConfigError("augment_speed_kimg must be > 0 and ada_interval >= 1")
         unknown = [n for n in (x.strip() for x in self.diffaugment_policy.split(",")) if n and n not in DIFFAUGMENT_TRANSFORMS]
         if unknown:
             raise ConfigError(

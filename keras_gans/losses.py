@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_gans.layers.gating import crop_quarter
+
 
 def _flat(logits):
     return tf.reshape(tf.cast(logits, tf.float32), [-1])
@@ -122,6 +124,38 @@ def classification_accuracy(class_logits, labels):
     predicted = tf.argmax(tf.cast(class_logits, tf.float32), axis=-1, output_type=tf.int32)
     labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
     return tf.reduce_mean(tf.cast(tf.equal(predicted, labels), tf.float32))
+
+
+# --- Liu et al. 2021, "Towards Faster and Stabilized GAN Training for High-fidelity Few-shot Image
+# Synthesis" (FastGAN) ---------------------------------------------------------------------------
+
+def _resized(images, size):
+    if images.shape[1] == size:
+        return images
+    return tf.image.resize(images, (size, size), method="area" if images.shape[1] > size else "bilinear")
+
+
+def fastgan_reconstruction_loss(decoded_whole, decoded_small, decoded_quarter, quarter, images, distance):
+    """FastGAN's self-supervision of D (Liu et al. 2021, sec. 3.2, eq. 3): the batch mean of
+    distance(decoded, target) summed over its three decoders, where the targets are the real
+    ``images`` D saw (after augmentation), the same images (rebuilt from D's half-size path) and
+    the quarter ``quarter`` of them, each resized to the decoders' size. The paper's distance
+    is LPIPS; ``distance`` is any (a, b) -> per-sample distance (the engine passes
+    EfficientNet-Lite0 LPIPS plus L1, keras_gans.metrics.perceptual)."""
+    images = tf.cast(images, tf.float32)
+    size = decoded_whole.shape[1]
+    whole = _resized(images, size)
+    part = _resized(crop_quarter(images, quarter), size)
+    total = tf.reduce_mean(distance(decoded_whole, whole))
+    total += tf.reduce_mean(distance(decoded_small, whole))
+    total += tf.reduce_mean(distance(decoded_quarter, part))
+    return total
+
+
+def l1_distance(images_a, images_b):
+    """Mean absolute difference per sample."""
+    difference = tf.abs(tf.cast(images_a, tf.float32) - tf.cast(images_b, tf.float32))
+    return tf.reduce_mean(difference, axis=list(range(1, len(difference.shape))))
 
 
 LOSS_PAIRS = {

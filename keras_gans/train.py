@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 
-from keras_gans.config import DEFAULT_PRESET  # noqa: E402  (light: no TensorFlow import)
+from keras_gans.config import DEFAULT_PRESET, AugmentChoice  # noqa: E402  (light: no TensorFlow import)
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 
@@ -51,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--loss", help="loss pair: nonsaturating, least-squares, hinge, wasserstein")
     what.add_argument("--g-lr", type=float, help="generator learning rate")
     what.add_argument("--d-lr", type=float, help="discriminator learning rate")
-    what.add_argument("--augment", choices=("none", "diffaug"),
-                      help="augment what the discriminator sees: diffaug = DiffAugment (color,translation,cutout)")
+    what.add_argument("--augment", choices=typing.get_args(AugmentChoice),
+                      help="augment what the discriminator sees: diffaug = DiffAugment (diffaugment_policy), "
+                      "ada = adaptive augmentation (ada_pipeline, augment_p, augment_speed_kimg; see --set)")
     what.add_argument("--mixed-precision", action="store_true", default=None, help="compute in bfloat16 (mixed_bfloat16)")
     what.add_argument("--xla", action="store_true", default=None, help="compile the train step with XLA")
     what.add_argument("--list-presets", action="store_true", help="list presets and exit")

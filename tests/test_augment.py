@@ -1,4 +1,5 @@
-"""DiffAugment: differentiable, per-sample, shape-preserving, and applied wherever D looks."""
+"""DiffAugment and ADA: differentiable, per-sample, shape-preserving, applied wherever D looks;
+ADA's p adapts, is logged and survives resume."""
 import keras
 import numpy as np
 import pytest
@@ -71,3 +72,108 @@ def test_engine_augments_reals_fakes_and_r1_inputs(tiny_stylegan_config):
     labels = tf.zeros((4,), tf.int32)
     logs = gan.train_step((images, labels))
     assert np.isfinite(float(logs["r1_penalty"])) and float(logs["r1_penalty"]) > 0
+
+
+# --- ADA ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pipeline", sorted(augment.ADA_PIPELINES))
+def test_ada_is_the_identity_at_p0_and_differentiable(pipeline):
+    images = _images(16)
+    seed = keras.random.SeedGenerator(0)
+    np.testing.assert_allclose(augment.ada_augment(images, 0.0, seed, pipeline), images, atol=1e-5)
+    variable = tf.Variable(images)
+    with tf.GradientTape() as tape:
+        augmented = augment.ada_augment(variable, 1.0, seed, pipeline)
+        total = tf.reduce_sum(augmented * tf.reverse(images, [0]))
+    gradient = tape.gradient(total, variable)
+    assert augmented.shape == images.shape
+    assert np.abs(np.asarray(augmented) - np.asarray(images)).mean() > 0.05
+    assert gradient is not None and np.all(np.isfinite(gradient)) and np.abs(gradient).sum() > 0
+
+
+def test_ada_probability_is_per_transform_and_per_sample():
+    # Brightness alone: with p = 0.5 about half the samples change, and each changes by a constant.
+    images = _images(400, size=4)
+    seed = keras.random.SeedGenerator(1)
+    colour = augment._colour_matrix(400, ("brightness",), tf.constant(0.5), seed)
+    changed = np.abs(colour[:, 0, 3].numpy()) > 0
+    assert 0.4 < changed.mean() < 0.6
+    # The blit group maps pixels onto pixels: a flip, quarter turn or whole-pixel shift of each
+    # image, so its values stay the image's own.
+    blitted = augment.ada_augment(images[:, :, :, :1] * 0 + tf.range(16, dtype=tf.float32)[None, :, None, None][:, :4], 1.0, seed, "blit")
+    assert set(np.round(np.asarray(blitted), 4).ravel().tolist()) <= set(range(16))
+
+
+def test_ada_adjustment_moves_p_by_the_speed_and_clips():
+    step = augment.ada_adjustment(0.5, 0.9, 0.6, images=64, speed_kimg=20)
+    assert float(step) == pytest.approx(0.5 + 64 / 20000)
+    assert float(augment.ada_adjustment(0.5, 0.1, 0.6, images=64, speed_kimg=20)) == pytest.approx(0.5 - 64 / 20000)
+    assert float(augment.ada_adjustment(0.0, -1.0, 0.6, images=64, speed_kimg=20)) == 0.0
+    assert float(augment.ada_adjustment(1.0, 1.0, 0.6, images=64, speed_kimg=20)) == 1.0
+
+
+def test_ada_settings_are_checked_when_the_config_is_resolved(tiny_stylegan_config):
+    from keras_gans.config import ConfigError
+
+    with pytest.raises(ConfigError, match="augment: 'adaa' is not one of: none, diffaug, ada"):
+        tiny_stylegan_config(16, augment="adaa")
+    with pytest.raises(ConfigError, match="ada_pipeline: 'bgcf' is not one of"):
+        tiny_stylegan_config(16, augment="ada", ada_pipeline="bgcf")
+    with pytest.raises(ConfigError, match="augment_p"):
+        tiny_stylegan_config(16, augment="ada", augment_p=1.5)
+
+
+def test_engine_raises_p_when_d_overfits_and_keeps_it_constant_when_told(tiny_stylegan_config):
+    from keras_gans.training.engine import build_gan
+
+    config = tiny_stylegan_config(16, augment="ada", ada_interval=2, augment_speed_kimg=0.1, ada_target=-1.0)
+    gan = build_gan(config, seed=0)
+    gan.compile()
+    batch = (_images(config.batch_size), tf.zeros((config.batch_size,), tf.int32))
+    for _ in range(4):
+        logs = gan.train_step(batch)
+    # r_t >= -1 always exceeds a target of -1: p rises by batch * interval / (speed * 1000) per adjustment.
+    expected = min(1.0, 2 * config.batch_size * 2 / 100)
+    assert float(gan.augment_p.numpy()) == pytest.approx(expected)
+    assert "augment_p" in logs
+
+    fixed = build_gan(tiny_stylegan_config(16, augment="ada", augment_adjust=False, augment_p=0.3), seed=0)
+    fixed.compile()
+    for _ in range(3):
+        fixed.train_step(batch)
+    assert float(fixed.augment_p.numpy()) == pytest.approx(0.3)
+
+
+def test_p_and_kimg_survive_resume_and_reach_tensorboard(tmp_path, tiny_stylegan_flags, monkeypatch):
+    """stylegan2-ada restarts p and kimg at zero on resume (NVlabs/stylegan2-ada#106); here both continue."""
+    import json
+
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from keras_gans import train
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "pictures"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(16):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(data / f"{index}.png")
+    out = tmp_path / "run"
+    # A target of -1 is always exceeded, so p climbs by 4 images / 500 per step.
+    flags = ["--model", "stylegan", "--data", str(data), "--out", str(out), "--augment", "ada", *tiny_stylegan_flags,
+             "--set", "ada_target=-1", "--set", "augment_speed_kimg=0.5", "--set", "ada_interval=1",
+             "--no-progress", "--tick", "0.016", "--checkpoint-every", "0.016", "--sample-every", "1"]
+    assert train.main([*flags, "--kimg", "0.032"]) == 0
+    first = json.loads((latest_checkpoint(out / "checkpoints") / "meta.json").read_text())
+    assert first["images_seen"] == 32 and 0 < first["augment_p"] <= 1
+    assert train.main([*flags, "--kimg", "0.064"]) == 0
+    second = json.loads((latest_checkpoint(out / "checkpoints") / "meta.json").read_text())
+    assert second["images_seen"] == 64
+    # Continued from the saved p: a restart from zero would end where the first run did.
+    assert second["augment_p"] == pytest.approx(min(1.0, 2 * first["augment_p"]), abs=1e-5)
+    events = EventAccumulator(str(out / "logs"))
+    events.Reload()
+    tags = events.Tags()
+    assert "augment/p" in tags.get("scalars", []) + tags.get("tensors", [])

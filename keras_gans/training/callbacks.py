@@ -112,6 +112,9 @@ class TensorBoardCallback(keras.callbacks.Callback):
                 tf.summary.scalar(f"train/{name}", float(value))
             tf.summary.scalar("speed/images_per_second", (seen - self.tick_images) / elapsed)
             tf.summary.scalar("progress/kimg", seen / 1000.0)
+            if getattr(self.model, "ada", False):
+                # train/augment_p is the tick's mean; this is p now, as the next tick starts with.
+                tf.summary.scalar("augment/p", float(self.model.augment_p.numpy()))
         self.writer.flush()
         self.tick_start, self.tick_images = time.perf_counter(), seen
 

@@ -67,6 +67,8 @@ class CheckpointManager:
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             **(extra or {}),
         }
+        if getattr(self.gan, "ada", False):
+            meta["augment_p"] = float(self.gan.augment_p.numpy())  # for people; the state file restores it
         write_json_atomic(staging / "meta.json", meta)
         if final.exists():  # an incomplete leftover (no meta.json) from a crash
             shutil.rmtree(final)

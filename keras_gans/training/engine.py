@@ -12,8 +12,9 @@ import keras
 import tensorflow as tf
 
 from keras_gans import losses
-from keras_gans.augment import diff_augment, parse_policy
+from keras_gans.augment import ada_adjustment, ada_augment, diff_augment, parse_policy
 from keras_gans.config import GANConfig
+from keras_gans.metrics.perceptual import EffNetPerceptualDistance
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
 from keras_gans.training.schedules import ProgressiveSchedule, blend_reals, instance_noise_std
@@ -24,6 +25,14 @@ def _layer_or_none(model, name):
         return model.get_layer(name)
     except ValueError:
         return None
+
+
+class _Untracked:
+    """Holds an object out of Keras' and tf.train.Checkpoint's reach (a frozen yardstick whose
+    weights come from elsewhere and must not fill every checkpoint)."""
+
+    def __init__(self, value):
+        self.value = value
 
 
 class GAN(keras.Model):
@@ -44,19 +53,30 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
         else:
             self.ema_generator = generator
-        # Batch-norm statistics are not averaged: the EMA generator takes the live generator's
-        # moving mean and variance each step (as BigGAN's EMA copies its buffers). Without them it
-        # would normalise with its initial statistics and paint noise.
+        # Batch-norm statistics and spectral norm's power-iteration vectors are not averaged: the
+        # EMA generator takes the live generator's each step (as BigGAN's EMA copies its buffers).
+        # Without them it would normalise with its initial statistics, or divide its kernels by
+        # sigmas estimated from random vectors, and paint noise or a flat grey.
         self.ema_statistics = [
             (ema_variable, variable)
             for ema_variable, variable in zip(self.ema_generator.non_trainable_variables, generator.non_trainable_variables)
-            if self.ema_generator is not generator and variable.name in ("moving_mean", "moving_variance")
+            if self.ema_generator is not generator and variable.name in ("moving_mean", "moving_variance", "u")
         ]
         self.d_loss_fn, self.g_loss_fn = losses.get_loss_pair(config.loss)
         self.latent_seed = keras.random.SeedGenerator(seed)
         self.augment_policy = parse_policy(config.diffaugment_policy) if config.augment == "diffaug" else ()
-        if self.augment_policy:
+        self.ada = config.augment == "ada"
+        if self.augment_policy or self.ada:
             self.augment_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        if self.ada:
+            # ADA's p and its running sum of sign(D(real)): variables of the model, so that
+            # checkpoints keep them and a resumed run continues with the same p.
+            self.augment_p = keras.Variable(
+                config.augment_p, dtype="float32", trainable=False, name="augment_p", aggregation="only_first_replica"
+            )
+            self.ada_signs = keras.Variable(
+                [0.0, 0.0], dtype="float32", trainable=False, name="ada_sign_sum_and_count", aggregation="only_first_replica"
+            )
         # Counted once per global step, whatever the number of replicas.
         self.images_seen = keras.Variable(
             0, dtype="int64", trainable=False, name="images_seen", aggregation="only_first_replica"
@@ -77,7 +97,25 @@ class GAN(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty", "gradient_penalty")
         }
-        self.joint_discriminator_batch = config.joint_discriminator_batch and not any(
+        # A self-supervised discriminator (FastGAN) outputs [logits, decoded images..., quarter].
+        # Fakes, the generator's step and the penalties use a model of the same layers that
+        # stops at the logits, so the decoders only ever run on real images.
+        self.reconstructs = config.reconstruction_weight > 0
+        self.score_discriminator = discriminator
+        if self.reconstructs:
+            if len(discriminator.outputs) != 5:
+                raise ValueError(
+                    f"reconstruction_weight > 0 needs a discriminator with reconstruction outputs "
+                    f"(FastGAN's); {discriminator.name} has {len(discriminator.outputs)} output(s)"
+                )
+            self.score_discriminator = keras.Model(
+                discriminator.inputs, discriminator.outputs[0], name=f"{discriminator.name}_scores"
+            )
+            self.trackers["reconstruction_loss"] = keras.metrics.Mean(name="reconstruction_loss")
+            self._perceptual = _Untracked(EffNetPerceptualDistance())
+        if self.ada:
+            self.trackers["augment_p"] = keras.metrics.Mean(name="augment_p")
+        self.joint_discriminator_batch = not self.reconstructs and config.joint_discriminator_batch and not any(
             isinstance(layer, keras.layers.BatchNormalization) for layer in discriminator._flatten_layers()
         )
         # AC-GAN discriminators classify instead of taking the label as an input.
@@ -153,13 +191,56 @@ class GAN(keras.Model):
         reals and fakes alike, and so do the points of R1 and the gradient penalties, whose
         gradients flow back through it to the unaugmented images (as in StyleGAN2-ADA).
         """
-        if self.augment_policy and training:
-            images = diff_augment(images, self.augment_policy, self.augment_seed)
+        images = self._augment(images, training)
         inputs = [images, labels] if self.discriminator_takes_label else images
-        outputs = self.discriminator(inputs, training=training)
+        outputs = self.score_discriminator(inputs, training=training)
         if self.auxiliary_classifier:
             return outputs[0], outputs[1]
         return outputs, None
+
+    def _augment(self, images, training=True):
+        if self.augment_policy and training:
+            return diff_augment(images, self.augment_policy, self.augment_seed)
+        if self.ada and training:
+            return ada_augment(images, self.augment_p, self.augment_seed, self.config.ada_pipeline)
+        return images
+
+    def _track_real_signs(self, real_logits):
+        """Adds this step's sign(D(real)) to ADA's running sum (summed over replicas)."""
+        logits = tf.reshape(tf.cast(real_logits, tf.float32), [-1])
+        totals = tf.stack([tf.reduce_sum(tf.sign(logits)), tf.cast(tf.size(logits), tf.float32)])
+        context = tf.distribute.get_replica_context()
+        if context is not None:
+            totals = context.all_reduce(tf.distribute.ReduceOp.SUM, totals)
+        self.ada_signs.assign_add(totals)
+
+    def _adjust_augment_p(self):
+        """Every ada_interval steps, ADA's p moves toward keeping r_t at ada_target."""
+        config = self.config
+
+        def adjust():
+            signs, count = self.ada_signs[0], self.ada_signs[1]
+            images = config.batch_size * config.n_critic * config.ada_interval
+            self.augment_p.assign(
+                ada_adjustment(self.augment_p, signs / tf.maximum(count, 1.0), config.ada_target, images, config.augment_speed_kimg)
+            )
+            self.ada_signs.assign(tf.zeros([2]))
+            return tf.constant(True)
+
+        due = tf.equal((self.steps_done + 1) % config.ada_interval, 0)
+        tf.cond(due, adjust, lambda: tf.constant(False))
+
+    def _discriminate_and_reconstruct(self, real, labels):
+        """(logits, FastGAN's reconstruction loss) for real images, through the whole discriminator."""
+        real = self._augment(real)
+        logits, whole, small, part, quarter = self.discriminator(real, training=True)
+        reconstruction = losses.fastgan_reconstruction_loss(whole, small, part, quarter, real, self._reconstruction_distance)
+        return logits, reconstruction
+
+    def _reconstruction_distance(self, decoded, target):
+        """FastGAN's reconstruction distance here: EfficientNet-Lite0 LPIPS plus L1 (the paper's
+        LPIPS runs on VGG, whose weights cannot be fetched on this project's machines)."""
+        return self._perceptual.value(decoded, target) + losses.l1_distance(decoded, target)
 
     def _discriminate(self, images, labels, training=True):
         return self._discriminate_with_classes(images, labels, training)[0]
@@ -232,24 +313,29 @@ class GAN(keras.Model):
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
     def _discriminate_pair(self, real, fakes, labels, joint=True):
-        """(real logits, real class logits, fake logits, fake class logits).
+        """(real logits, real class logits, fake logits, fake class logits, reconstruction loss).
 
         When the discriminator treats samples independently (no batch normalization), reals and
         fakes go through it as one batch: half the kernel launches, and larger convolutions that
         use the CPU better. Minibatch standard deviation groups consecutive samples, so its groups
         never mix the two halves.
         """
+        if self.reconstructs:
+            real_logits, reconstruction = self._discriminate_and_reconstruct(real, labels)
+            fake_logits, _ = self._discriminate_with_classes(fakes, labels)
+            return real_logits, None, fake_logits, None, reconstruction
+        no_reconstruction = tf.constant(0.0)
         if not (joint and self.joint_discriminator_batch):
             real_logits, real_classes = self._discriminate_with_classes(real, labels)
             fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
-            return real_logits, real_classes, fake_logits, fake_classes
+            return real_logits, real_classes, fake_logits, fake_classes, no_reconstruction
         batch = tf.shape(real)[0]
         logits, classes = self._discriminate_with_classes(
             tf.concat([real, tf.cast(fakes, real.dtype)], axis=0), tf.concat([labels, labels], axis=0)
         )
         split = lambda t: (None, None) if t is None else (t[:batch], t[batch:])  # noqa: E731
         (real_logits, fake_logits), (real_classes, fake_classes) = split(logits), split(classes)
-        return real_logits, real_classes, fake_logits, fake_classes
+        return real_logits, real_classes, fake_logits, fake_classes, no_reconstruction
 
     def _discriminator_step(self, real, labels, fakes=None):
         config = self.config
@@ -267,16 +353,18 @@ class GAN(keras.Model):
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(real)
                     # Not joint here: R1's second-order pass would also run through the fake half.
-                    real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(
+                    real_logits, real_classes, fake_logits, fake_classes, reconstruction = self._discriminate_pair(
                         real, fakes, labels, joint=False
                     )
                     real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
                 r1_gradients = r1_tape.gradient(real_logit_sum, real)
                 r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))
             else:
-                real_logits, real_classes, fake_logits, fake_classes = self._discriminate_pair(real, fakes, labels)
+                real_logits, real_classes, fake_logits, fake_classes, reconstruction = self._discriminate_pair(
+                    real, fakes, labels
+                )
             d_loss = self.d_loss_fn(real_logits, fake_logits)
-            total = d_loss + config.r1_weight * r1
+            total = d_loss + config.r1_weight * r1 + config.reconstruction_weight * reconstruction
             if self.auxiliary_classifier:
                 # AC-GAN (Odena et al. 2017, eq. 2): D maximises L_C on reals and fakes.
                 aux_loss = losses.auxiliary_classifier_loss(real_classes, labels)
@@ -304,6 +392,8 @@ class GAN(keras.Model):
             scale = self._replica_scale()
             gradients = [g + scale * r for g, r in zip(gradients, r1_gradients)]
         self.d_optimizer.apply(gradients, variables)
+        if self.ada and config.augment_adjust:
+            self._track_real_signs(real_logits)
         logs = {
             "d_loss": d_loss,
             "d_real": tf.reduce_mean(tf.cast(real_logits, tf.float32)),
@@ -311,6 +401,8 @@ class GAN(keras.Model):
             "r1_penalty": r1,
             "gradient_penalty": gradient_penalty,
         }
+        if self.reconstructs:
+            logs["reconstruction_loss"] = reconstruction
         if self.auxiliary_classifier:
             logs["d_aux_loss"] = aux_loss
             logs["aux_real_accuracy"] = losses.classification_accuracy(real_classes, labels)
@@ -383,6 +475,10 @@ class GAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         self.images_seen.assign_add(tf.cast(tf.shape(images)[0] * replicas, tf.int64))
         self._update_averages(w)
+        if self.ada:
+            if config.augment_adjust:
+                self._adjust_augment_p()
+            d_logs["augment_p"] = tf.identity(self.augment_p)
         self.steps_done.assign_add(1)
         for name, value in {**d_logs, "g_loss": g_loss}.items():
             self.trackers[name].update_state(value)

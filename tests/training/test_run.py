@@ -211,3 +211,25 @@ def test_missing_inception_weights_fail_before_training(small_folder, tmp_path, 
     assert code == 2
     assert "nope.pth: no such file" in capsys.readouterr().err
     assert not (out / "checkpoints").exists()
+
+
+def test_fastgan_run_resumes_and_generates(small_folder, tmp_path, monkeypatch, capsys):
+    """FastGAN through the same CLI: checkpoints, resume, samples, and a clear refusal of the
+    modes that need a style space."""
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "fastgan"
+    flags = ["--model", "fastgan", "--data", str(small_folder), "--out", str(out), "--resolution", "64",
+             "--no-progress", "--tick", "0.016", "--sample-every", "0.016", "--checkpoint-every", "0.016"]
+    assert train.main([*flags, "--kimg", "0.016"]) == 0
+    assert train.main([*flags, "--kimg", "0.032"]) == 0
+    log = capsys.readouterr().out
+    assert "resum" in log.lower()
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "fastgan" and config["augment"] == "diffaug"
+    results = tmp_path / "generated"
+    assert generate.main(["grid", "--run", str(out), "--out", str(results / "grid.png"), "--num", "4"]) == 0
+    assert Image.open(results / "grid.png").size == (128, 128)
+    assert generate.main(["interpolate", "--run", str(out), "--out", str(results / "walk.gif"), "--keyframes", "2", "--steps", "2"]) == 0
+    for mode in ("truncation", "mixing"):
+        assert generate.main([mode, "--run", str(out), "--out", str(results / f"{mode}.png")]) == 2
+        assert "style-based" in capsys.readouterr().err
