@@ -219,13 +219,14 @@ def test_fastgan_run_resumes_and_generates(small_folder, tmp_path, monkeypatch, 
     monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "fastgan"
     flags = ["--model", "fastgan", "--data", str(small_folder), "--out", str(out), "--resolution", "64",
+             "--set", "steps_per_execution=1",
              "--no-progress", "--tick", "0.016", "--sample-every", "0.016", "--checkpoint-every", "0.016"]
     assert train.main([*flags, "--kimg", "0.016"]) == 0
     assert train.main([*flags, "--kimg", "0.032"]) == 0
     log = capsys.readouterr().out
     assert "resum" in log.lower()
     config = json.loads((out / "config.json").read_text())
-    assert config["model"] == "fastgan" and config["augment"] == "diffaug"
+    assert config["model"] == "fastgan" and config["config"]["augment"] == "diffaug"
     results = tmp_path / "generated"
     assert generate.main(["grid", "--run", str(out), "--out", str(results / "grid.png"), "--num", "4"]) == 0
     assert Image.open(results / "grid.png").size == (128, 128)
