@@ -141,7 +141,7 @@ class ModelEntry:
 
 
 # What `python -m keras_gans.train` trains when it is given no model, preset or config.
-DEFAULT_PRESET = "fastgan-64"
+DEFAULT_PRESET = "stylegan-cpu-64"
 
 MODELS: dict[str, ModelEntry] = {}
 MODEL_NAME_OF_CONFIG: dict[type, str] = {}

@@ -1,7 +1,7 @@
 """python -m keras_gans.train: train (or resume) a GAN into a run folder.
 
-With no arguments it trains the default preset (``keras_gans.config.DEFAULT_PRESET``) on the
-built-in face emoji into ``runs/default`` for ``DEFAULT_JOB_KIMG`` thousand images. Configuration precedence: preset (or the model's default preset), then
+With no arguments it trains the ``stylegan-cpu-64`` preset on the built-in emoji data into
+``runs/default``. Configuration precedence: preset (or the model's default preset), then
 ``--config FILE`` (TOML or JSON), then flags.
 """
 from __future__ import annotations
@@ -12,11 +12,8 @@ import typing
 from pathlib import Path
 
 from keras_gans.config import DEFAULT_PRESET, AugmentChoice  # noqa: E402  (light: no TensorFlow import)
-# Training length when --kimg is not given: DEFAULT_KIMG for a chosen model, preset or config;
-# DEFAULT_JOB_KIMG for the built-in default job (no arguments), about ten minutes of the
-# default preset on a 2-core CPU (docs/quality.md).
+# About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
-DEFAULT_JOB_KIMG = 12.0
 
 # Flags that are shorthands for model-config fields.
 FIELD_FLAGS = {
@@ -164,7 +161,7 @@ def main(argv=None) -> int:
         settings = RunSettings(
             out=args.out,
             data=args.data,
-            kimg=_kimg(args),
+            kimg=args.kimg if args.kimg is not None else DEFAULT_KIMG,
             seed=args.seed,
             crop=args.crop,
             flip=not args.no_flip,
@@ -204,14 +201,8 @@ def _metrics_callback(args, config):
         inception_weights=args.inception_weights,
         run_dir=args.out,
         num_samples=args.metrics_num,
-        final_images=int(round(_kimg(args) * 1000)),
+        final_images=int(round((args.kimg if args.kimg is not None else DEFAULT_KIMG) * 1000)),
     )
-
-
-def _kimg(args) -> float:
-    if args.kimg is not None:
-        return args.kimg
-    return DEFAULT_KIMG if (args.preset or args.model or args.config) else DEFAULT_JOB_KIMG
 
 
 if __name__ == "__main__":

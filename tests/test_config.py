@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from keras_gans.config import DEFAULT_PRESET, ConfigError, config_differences, config_from_dict, config_to_dict, preset_config
+from keras_gans.config import ConfigError, config_differences, config_from_dict, config_to_dict, preset_config
 from keras_gans.train import build_parser, resolve_config
 
 
@@ -28,7 +28,7 @@ def test_precedence_preset_then_file_then_flags(tmp_path):
 
 def test_no_arguments_is_the_default_preset_and_not_explicit():
     config, explicit = _resolve([])
-    assert not explicit and config == preset_config(DEFAULT_PRESET) and DEFAULT_PRESET == "fastgan-64"
+    assert not explicit and config == preset_config("stylegan-cpu-64")
 
 
 @pytest.mark.parametrize(
@@ -50,13 +50,3 @@ def test_round_trip_and_differences():
     assert config_from_dict("stylegan", config_to_dict(config)) == config
     changed = config_from_dict("stylegan", {**config_to_dict(config), "batch_size": 8})
     assert config_differences(config, changed) == ["batch_size: 4 -> 8"]
-
-
-def test_default_job_is_short_and_chosen_runs_default_to_40_kimg():
-    from keras_gans.train import DEFAULT_JOB_KIMG, DEFAULT_KIMG, _kimg
-
-    parser = build_parser()
-    assert _kimg(parser.parse_args([])) == DEFAULT_JOB_KIMG < DEFAULT_KIMG
-    assert _kimg(parser.parse_args(["--data", "pictures"])) == DEFAULT_JOB_KIMG
-    assert _kimg(parser.parse_args(["--model", "stylegan"])) == DEFAULT_KIMG
-    assert _kimg(parser.parse_args(["--preset", "fastgan-64", "--kimg", "3"])) == 3

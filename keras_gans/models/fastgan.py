@@ -224,6 +224,6 @@ def fastgan_256() -> FastGANConfig:
     return FastGANConfig(resolution=256)
 
 
-register_preset("fastgan-64", "fastgan", fastgan_64, "FastGAN at 64x64, narrowed for a CPU (the default)", default=True)
+register_preset("fastgan-64", "fastgan", fastgan_64, "FastGAN at 64x64, narrowed for a CPU", default=True)
 register_preset("fastgan-128", "fastgan", fastgan_128, "FastGAN at 128x128, narrowed for a CPU")
 register_preset("fastgan-256", "fastgan", fastgan_256, "FastGAN at 256x256 with the reference code's widths")
