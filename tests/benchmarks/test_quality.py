@@ -53,6 +53,7 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
         assert points[0]["train_seconds"] < points[1]["train_seconds"]
         for name in ("KID(effnet-lite0)", "FID(effnet-lite0)", "precision(effnet-lite0)", "recall(effnet-lite0)"):
             assert np.isfinite(points[-1][name])
+        assert 0 <= points[-1]["MS-SSIM(generated)"] <= 1 and 0 <= points[-1]["MS-SSIM(real)"] <= 1
         assert len(list((out / label / "sheets").glob("sheet-*.png"))) == 2
     # The baseline file reproduces the e7662fa default; the overrides reached both runs.
     assert results["configs"]["baseline"]["r1_weight"] == 0.5
