@@ -22,6 +22,9 @@ class ConfigError(ValueError):
 # DiffAugment's transforms (keras_gans.augment implements them).
 DIFFAUGMENT_TRANSFORMS = ("color", "translation", "cutout")
 AugmentChoice = Literal["none", "diffaug", "ada"]
+# Loss pairs (keras_gans.losses.LOSS_PAIRS) and gradient penalties the engine implements.
+LossChoice = Literal["nonsaturating", "least-squares", "hinge", "wasserstein"]
+GradientPenaltyChoice = Literal["none", "wgan-gp", "dragan"]
 # ADA's groups of transforms (keras_gans.augment.ADA_PIPELINES): pixel blitting, geometric, colour.
 AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
 
@@ -40,7 +43,7 @@ class GANConfig:
     num_classes: int = 0  # filled from the dataset's class folders when conditional
     batch_size: int = 16
     # Loss pair name from keras_gans.losses.LOSS_PAIRS and the optimizers.
-    loss: str = "nonsaturating"
+    loss: LossChoice = "nonsaturating"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     adam_beta1: float = 0.0
@@ -54,7 +57,7 @@ class GANConfig:
     # lr * c and betas ** c, c = k / (k + 1), so that its momentum horizon matches the k + 1
     # gradient evaluations it sees every k steps.
     lazy_r1_adam_scaling: bool = True
-    gradient_penalty: str = "none"  # "wgan-gp" | "dragan" | "none"
+    gradient_penalty: GradientPenaltyChoice = "none"
     gradient_penalty_weight: float = 10.0
     drift_weight: float = 0.0
     n_critic: int = 1

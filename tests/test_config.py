@@ -50,3 +50,25 @@ def test_round_trip_and_differences():
     assert config_from_dict("stylegan", config_to_dict(config)) == config
     changed = config_from_dict("stylegan", {**config_to_dict(config), "batch_size": 8})
     assert config_differences(config, changed) == ["batch_size: 4 -> 8"]
+
+
+@pytest.mark.parametrize("setting, allowed", [("gradient_penalty=wgangp", "none, wgan-gp, dragan"),
+                                              ("loss=hinge-loss", "nonsaturating, least-squares, hinge, wasserstein")])
+def test_mistyped_choices_fail_before_the_data_is_read(setting, allowed, tmp_path, capsys):
+    """A typo used to train silently with DRAGAN's penalty (any value but "none" and "wgan-gp")."""
+    from keras_gans import train
+
+    code = train.main(["--preset", "wgan-gp-64", "--set", setting, "--data", str(tmp_path / "missing"),
+                       "--out", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code == 2 and allowed in error and "missing" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_loss_choices_are_the_loss_pairs():
+    import typing
+
+    from keras_gans.config import LossChoice
+    from keras_gans.losses import LOSS_PAIRS
+
+    assert set(typing.get_args(LossChoice)) == set(LOSS_PAIRS)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_gans.config import ConfigError, GANConfig, register_model, register_preset
+from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import ConditionalBatchNormalization, OneHot
 from keras_gans.models.common import (
     check_resolution,
@@ -50,7 +50,7 @@ class ACGANConfig(GANConfig):
     resnet_width: int = 128
     leaky_relu_slope: float = 0.2
     auxiliary_classifier_weight: float = 1.0
-    loss: str = "nonsaturating"
+    loss: LossChoice = "nonsaturating"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     adam_beta1: float = 0.5

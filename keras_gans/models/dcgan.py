@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_gans.config import ConfigError, GANConfig, register_model, register_preset
+from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.models.common import (
     check_resolution,
     doubling_widths,
@@ -43,7 +43,7 @@ class DCGANConfig(GANConfig):
     kernel_size: int = 4  # 4x4 as in the authors' released code (the paper's figure shows 5x5)
     leaky_relu_slope: float = 0.2
     discriminator_normalization: str = "batch"  # "batch" | "layer" | "none"
-    loss: str = "nonsaturating"
+    loss: LossChoice = "nonsaturating"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     adam_beta1: float = 0.5

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keras_gans.config import register_model, register_preset
+from keras_gans.config import GradientPenaltyChoice, LossChoice, register_model, register_preset
 from keras_gans.models.common import require_unconditional
 from keras_gans.models.dcgan import DCGANConfig, dcgan_generator, strided_discriminator
 
@@ -18,8 +18,8 @@ from keras_gans.models.dcgan import DCGANConfig, dcgan_generator, strided_discri
 @dataclass
 class DRAGANConfig(DCGANConfig):
     discriminator_normalization: str = "none"
-    loss: str = "nonsaturating"
-    gradient_penalty: str = "dragan"
+    loss: LossChoice = "nonsaturating"
+    gradient_penalty: GradientPenaltyChoice = "dragan"
     gradient_penalty_weight: float = 10.0
     g_learning_rate: float = 1e-4
     d_learning_rate: float = 1e-4

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import keras
 
-from keras_gans.config import AugmentChoice, GANConfig, register_model, register_preset
+from keras_gans.config import AugmentChoice, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import GLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense
 from keras_gans.models.common import check_resolution, float32_logits, image_input, latent_inputs, require_unconditional
 
@@ -44,7 +44,7 @@ class FastGANConfig(GANConfig):
     # than the rest of D: the CPU presets make them narrower.
     decoder_width: int = 0
     batch_size: int = 8
-    loss: str = "hinge"
+    loss: LossChoice = "hinge"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     adam_beta1: float = 0.5

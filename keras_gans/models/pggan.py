@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_gans.config import GANConfig, register_model, register_preset
+from keras_gans.config import GANConfig, GradientPenaltyChoice, LossChoice, register_model, register_preset
 from keras_gans.layers import EqualizedConv2D, EqualizedDense, FadeIn, MinibatchStdDev, PixelNorm
 from keras_gans.models.common import check_resolution, float32_logits, require_unconditional
 
@@ -41,8 +41,8 @@ class PGGANConfig(GANConfig):
     progressive_start_resolution: int = 4
     fade_kimg: float = 600.0
     stable_kimg: float = 600.0
-    loss: str = "wasserstein"
-    gradient_penalty: str = "wgan-gp"
+    loss: LossChoice = "wasserstein"
+    gradient_penalty: GradientPenaltyChoice = "wgan-gp"
     gradient_penalty_weight: float = 10.0
     drift_weight: float = 0.001
     n_critic: int = 1

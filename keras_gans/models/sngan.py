@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_gans.config import GANConfig, register_model, register_preset
+from keras_gans.config import GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import ConditionalBatchNormalization, ProjectionScore, SNConv2D, SNDense, SNEmbedding
 from keras_gans.models.common import (
     check_resolution,
@@ -37,7 +37,7 @@ class SNGANConfig(GANConfig):
     width_max: int = 512
     power_iterations: int = 1
     leaky_relu_slope: float = 0.1
-    loss: str = "hinge"
+    loss: LossChoice = "hinge"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     adam_beta1: float = 0.5

@@ -18,7 +18,7 @@ from typing import Literal
 
 import keras
 
-from keras_gans.config import GANConfig, register_model, register_preset
+from keras_gans.config import GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import (
     AdaIN,
     BroadcastLatent,
@@ -69,7 +69,7 @@ class StyleGANConfig(GANConfig):
     leaky_relu_slope: float = 0.2
     truncation_cutoff: int | None = 8
     # StyleGAN defaults (paper, sec. 4): non-saturating + R1, mixing 0.9, EMA generator.
-    loss: str = "nonsaturating"
+    loss: LossChoice = "nonsaturating"
     r1_weight: float = 5.0
     style_mixing_prob: float = 0.9
     ema_halflife_kimg: float = 10.0

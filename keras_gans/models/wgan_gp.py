@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keras_gans.config import register_model, register_preset
+from keras_gans.config import GradientPenaltyChoice, LossChoice, register_model, register_preset
 from keras_gans.models.common import require_unconditional
 from keras_gans.models.dcgan import DCGANConfig, dcgan_generator, strided_discriminator
 
@@ -20,8 +20,8 @@ from keras_gans.models.dcgan import DCGANConfig, dcgan_generator, strided_discri
 class WGANGPConfig(DCGANConfig):
     latent_dim: int = 128
     discriminator_normalization: str = "none"
-    loss: str = "wasserstein"
-    gradient_penalty: str = "wgan-gp"
+    loss: LossChoice = "wasserstein"
+    gradient_penalty: GradientPenaltyChoice = "wgan-gp"
     gradient_penalty_weight: float = 10.0
     n_critic: int = 5
     g_learning_rate: float = 1e-4

@@ -286,6 +286,8 @@ class GAN(keras.Model):
         if self.config.gradient_penalty == "wgan-gp":
             epsilon = keras.random.uniform((batch, 1, 1, 1), seed=self.latent_seed, dtype=real.dtype)
             return real + epsilon * (tf.cast(fakes, real.dtype) - real)
+        if self.config.gradient_penalty != "dragan":
+            raise ValueError(f"unknown gradient_penalty {self.config.gradient_penalty!r}")
         # DRAGAN (Kodali et al. 2017): x + 0.5 * std(x) * U[0, 1) noise.
         _, variance = tf.nn.moments(real, axes=[0, 1, 2, 3])
         noise = keras.random.uniform(tf.shape(real), seed=self.latent_seed, dtype=real.dtype)
