@@ -237,10 +237,21 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
         print(f"resuming from {checkpoint} ({meta['images_seen'] / 1000:.1f} kimg)")
     images_seen = int(gan.images_seen.numpy())
     if images_seen >= total_images:
-        raise RunError(
-            f"{out} is already trained to {images_seen / 1000:g} kimg (asked for {settings.kimg:g}); "
-            "pass a larger --kimg to continue"
+        # Rerunning a finished run's command is a no-op that makes sure the run is whole: a kill
+        # between the last checkpoint and the final export leaves no generator.keras, so it is
+        # written from the checkpoint (atomically, like every export).
+        generator_path = out / "generator.keras"
+        stale = checkpoint is not None and (
+            not generator_path.is_file() or generator_path.stat().st_mtime < (checkpoint / "meta.json").stat().st_mtime
         )
+        if stale:
+            save_model_atomic(gan.ema_generator, generator_path)
+        print(
+            f"{out} is already trained to {images_seen / 1000:g} kimg (asked for {settings.kimg:g}): nothing to train"
+            + (f"; wrote {generator_path} from {checkpoint.name}" if stale else "")
+            + ". Pass a larger --kimg to continue."
+        )
+        return gan
 
     grid_count = 64 if config.resolution <= 64 else (36 if config.resolution <= 128 else 16)
     from keras_gans.generation import latents_for_seeds

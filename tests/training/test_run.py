@@ -75,9 +75,17 @@ def test_resume_continues_and_changed_config_is_refused(small_folder, tmp_path, 
     assert _train(out, small_folder, 0.256, "--set", "r1_weight=3") == 2
     error = capsys.readouterr().err
     assert "r1_weight: 0.025 -> 3.0" in error and "--override" in error
-    # Already trained that far: a clear message, not a silent no-op.
-    assert _train(out, small_folder, 0.1) == 2
-    assert "already trained to 0.128 kimg" in capsys.readouterr().err
+    # Rerunning a finished run is a no-op that says so and exits 0, and makes the run whole: a
+    # kill between the last checkpoint and the export leaves no generator.keras.
+    (out / "generator.keras").unlink()
+    assert _train(out, small_folder, 0.128) == 0
+    output = capsys.readouterr().out
+    assert "already trained to 0.128 kimg" in output and "wrote" in output
+    assert (out / "generator.keras").is_file()
+    assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "ckpt-000000128"
+    assert _train(out, small_folder, 0.1) == 0
+    output = capsys.readouterr().out
+    assert "nothing to train" in output and "wrote" not in output
 
     assert _train(out, small_folder, 0.064, "--fresh") == 0
     assert len(list(tmp_path.glob("run.old-*"))) == 1  # moved aside, never deleted
