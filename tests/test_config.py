@@ -72,3 +72,17 @@ def test_loss_choices_are_the_loss_pairs():
     from keras_gans.losses import LOSS_PAIRS
 
     assert set(typing.get_args(LossChoice)) == set(LOSS_PAIRS)
+
+
+@pytest.mark.parametrize("preset, setting, value", [
+    ("dcgan-64", "discriminator_normalization", "bach"),
+    ("wgan-gp-64", "discriminator_normalization", "batchnorm"),
+    ("acgan-cifar-like", "arch", "resnt"),
+    ("stylegan-cpu-64", "upsample_interpolation", "cubic"),
+    ("fastgan-64", "augment", "adaa"),
+])
+def test_every_fixed_choice_is_checked_at_resolve_time(preset, setting, value):
+    from keras_gans.config import apply_overrides
+
+    with pytest.raises(ConfigError, match=f"{setting}: '{value}' is not one of"):
+        apply_overrides(preset_config(preset), {setting: value}, "--set")

@@ -16,7 +16,9 @@ normalization, global sum pooling, both heads on the pooled features.
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 
@@ -32,13 +34,14 @@ from keras_gans.models.common import (
     tanh_image,
 )
 
-ARCHITECTURES = ("paper", "resnet")
+Architecture = Literal["paper", "resnet"]
+ARCHITECTURES = typing.get_args(Architecture)
 
 
 @dataclass
 class ACGANConfig(GANConfig):
     conditional: bool = True
-    arch: str = "paper"  # "paper" | "resnet"
+    arch: Architecture = "paper"
     latent_dim: int = 100
     # paper: width of the 4x4 projection (384 in the appendix), halving per doubling;
     # discriminator widths start at discriminator_width (16) and double per layer up to width_max.

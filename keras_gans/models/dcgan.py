@@ -14,7 +14,9 @@ the architecture and change the normalization, loss and penalty.
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 
@@ -29,7 +31,8 @@ from keras_gans.models.common import (
     tanh_image,
 )
 
-NORMALIZATIONS = ("batch", "layer", "none")
+DiscriminatorNormalization = Literal["batch", "layer", "none"]
+NORMALIZATIONS = typing.get_args(DiscriminatorNormalization)
 
 
 @dataclass
@@ -42,7 +45,7 @@ class DCGANConfig(GANConfig):
     width_max: int = 512
     kernel_size: int = 4  # 4x4 as in the authors' released code (the paper's figure shows 5x5)
     leaky_relu_slope: float = 0.2
-    discriminator_normalization: str = "batch"  # "batch" | "layer" | "none"
+    discriminator_normalization: DiscriminatorNormalization = "batch"
     loss: LossChoice = "nonsaturating"
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4

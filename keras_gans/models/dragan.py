@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from keras_gans.config import GradientPenaltyChoice, LossChoice, register_model, register_preset
 from keras_gans.models.common import require_unconditional
-from keras_gans.models.dcgan import DCGANConfig, dcgan_generator, strided_discriminator
+from keras_gans.models.dcgan import DCGANConfig, DiscriminatorNormalization, dcgan_generator, strided_discriminator
 
 
 @dataclass
 class DRAGANConfig(DCGANConfig):
-    discriminator_normalization: str = "none"
+    discriminator_normalization: DiscriminatorNormalization = "none"
     loss: LossChoice = "nonsaturating"
     gradient_penalty: GradientPenaltyChoice = "dragan"
     gradient_penalty_weight: float = 10.0

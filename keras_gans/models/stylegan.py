@@ -59,7 +59,7 @@ class StyleGANConfig(GANConfig):
     discriminator_dropout: float = 0.0
     minibatch_std_group: int = 0  # 0: no minibatch standard deviation layer
     equalized_lr: bool = True
-    upsample_interpolation: str = "bilinear"
+    upsample_interpolation: Literal["nearest", "bilinear", "bicubic", "area"] = "bilinear"
     # "adain": StyleGAN's AdaIN after each conv (the article); "modulated": StyleGAN2's weight
     # modulation and demodulation.
     style_block: Literal["adain", "modulated"] = "adain"
