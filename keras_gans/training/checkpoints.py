@@ -4,14 +4,18 @@ A checkpoint is a folder ``ckpt-<images seen, 9 digits>`` holding a TensorFlow o
 checkpoint of the engine (generator, discriminator, EMA generator, tracked mean w, both
 optimizers, step and image counters, every random-number-generator state) and ``meta.json``.
 It is written into a hidden temporary folder and renamed into place, so a crash mid-write
-leaves the previous checkpoint as the latest.
+leaves the previous checkpoint as the latest. ``meta.json`` records the SHA-256 of every state
+file; a checkpoint whose files no longer match (truncated, bytes flipped on disk) is skipped
+with a warning and the one before it is used.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -40,9 +44,48 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: int(CHECKPOINT_PATTERN.match(p.name).group(1)))
 
 
+def _file_digests(folder: Path) -> dict[str, str]:
+    digests = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name != "meta.json":
+            digest = hashlib.sha256()
+            with open(path, "rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+            digests[path.name] = digest.hexdigest()
+    return digests
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be trusted, or None. Checkpoints written before
+    checksums were recorded are trusted when their meta.json reads."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"meta.json unreadable ({error})"
+    expected = meta.get("sha256")
+    if expected is None:
+        return None
+    actual = _file_digests(path)
+    for name, digest in expected.items():
+        if name not in actual:
+            return f"{name} is missing"
+        if actual[name] != digest:
+            return f"{name} does not match its checksum (truncated or corrupted)"
+    return None
+
+
 def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest complete checkpoint whose files match their checksums; a corrupted one is
+    skipped with a warning naming it, and the one before it is returned."""
     complete = [p for p in list_checkpoints(directory) if (p / "meta.json").is_file()]
-    return complete[-1] if complete else None
+    for path in reversed(complete):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        print(f"warning: skipping checkpoint {path}: {problem}; using the one before it", file=sys.stderr)
+    return None
 
 
 class CheckpointManager:
@@ -62,6 +105,7 @@ class CheckpointManager:
         staging.mkdir()
         _checkpoint_object(self.gan).write(str(staging / STATE_PREFIX))
         meta = {
+            "sha256": _file_digests(staging),
             "images_seen": images_seen,
             "steps_done": int(self.gan.steps_done.numpy()),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -87,3 +87,34 @@ def test_old_checkpoints_are_pruned(tiny_stylegan_config, tmp_path):
         gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
         manager.save()
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["ckpt-000000008", "ckpt-000000012"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "meta"])
+def test_corrupted_checkpoint_is_detected_and_the_previous_one_used(damage, tiny_stylegan_config, tmp_path, capsys):
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    gan = build_gan(tiny_stylegan_config(16), seed=1)
+    gan.compile()
+    manager = CheckpointManager(tmp_path, gan, keep=3)
+    for _ in range(2):
+        gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
+        manager.save()
+    newest = tmp_path / "ckpt-000000008"
+    assert latest_checkpoint(tmp_path) == newest
+    data = max((p for p in newest.iterdir() if p.name.startswith("state.data")), key=lambda p: p.stat().st_size)
+    if damage == "flip":
+        raw = bytearray(data.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        data.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    else:
+        (newest / "meta.json").write_text("{not json")
+    assert latest_checkpoint(tmp_path) == tmp_path / "ckpt-000000004"
+    warning = capsys.readouterr().err
+    assert "skipping checkpoint" in warning and "ckpt-000000008" in warning
+    # The previous checkpoint restores cleanly.
+    again = build_gan(tiny_stylegan_config(16), seed=2)
+    again.compile()
+    CheckpointManager(tmp_path, again).restore(latest_checkpoint(tmp_path))
+    assert int(again.images_seen.numpy()) == 4
