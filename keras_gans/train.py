@@ -148,6 +148,7 @@ def main(argv=None) -> int:
     _interrupt_on_sigterm()
     from keras_gans.config import ConfigError, list_presets
     from keras_gans.data.folders import DatasetError
+    from keras_gans.training.checkpoints import CheckpointWriteError
     from keras_gans.training.run import RunError, RunSettings, train
 
     if args.list_presets:
@@ -180,6 +181,9 @@ def main(argv=None) -> int:
     except (ConfigError, DatasetError, RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except CheckpointWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -23,6 +23,10 @@ import tensorflow as tf
 
 from keras_gans.io import write_json_atomic
 
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, I/O error); nothing earlier was lost."""
+
+
 CHECKPOINT_PATTERN = re.compile(r"^ckpt-(\d{9})$")
 STATE_PREFIX = "state"
 
@@ -102,10 +106,23 @@ class CheckpointManager:
         self.directory.mkdir(parents=True, exist_ok=True)
         staging = self.directory / f".{final.name}.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        _checkpoint_object(self.gan).write(str(staging / STATE_PREFIX))
+        try:
+            staging.mkdir()
+            _checkpoint_object(self.gan).write(str(staging / STATE_PREFIX))
+            digests = _file_digests(staging)
+        except (OSError, tf.errors.OpError) as error:
+            # Disk full (ENOSPC) or a failing disk: drop the partial copy; the previous
+            # checkpoint was never touched.
+            shutil.rmtree(staging, ignore_errors=True)
+            previous = latest_checkpoint(self.directory)
+            kept = f"the previous checkpoint {previous.name} is intact" if previous else "no earlier checkpoint exists"
+            reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+            raise CheckpointWriteError(
+                f"could not write checkpoint {final.name} in {self.directory}: {reason}; {kept}. "
+                "Free some disk space and rerun the same command to resume."
+            ) from error
         meta = {
-            "sha256": _file_digests(staging),
+            "sha256": digests,
             "images_seen": images_seen,
             "steps_done": int(self.gan.steps_done.numpy()),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -242,3 +242,34 @@ def test_fastgan_run_resumes_and_generates(small_folder, tmp_path, monkeypatch, 
     for mode in ("truncation", "mixing"):
         assert generate.main([mode, "--run", str(out), "--out", str(results / f"{mode}.png")]) == 2
         assert "style-based" in capsys.readouterr().err
+
+
+def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(small_folder, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from keras_gans.training import checkpoints
+
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert _train(out, small_folder, 0.064) == 0
+    real_object = checkpoints._checkpoint_object
+
+    class FullDisk:
+        def __init__(self, gan):
+            self.inner = real_object(gan)
+
+        def write(self, prefix):
+            self.inner.write(prefix)  # part of the files land, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def read(self, prefix):
+            return self.inner.read(prefix)
+
+    monkeypatch.setattr(checkpoints, "_checkpoint_object", FullDisk)
+    assert _train(out, small_folder, 0.128) == 1
+    error = capsys.readouterr().err
+    assert "No space left on device" in error and "ckpt-000000064 is intact" in error
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["ckpt-000000064"]
+    monkeypatch.setattr(checkpoints, "_checkpoint_object", real_object)
+    assert _train(out, small_folder, 0.128) == 0
+    assert "resuming from" in capsys.readouterr().out
