@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--override", action="store_true", help="resume even though the model settings changed")
     data.add_argument("--checkpoint-every", type=float, default=5.0, metavar="KIMG", help="checkpoint interval")
     data.add_argument("--keep", type=int, default=3, help="checkpoints to keep")
+    data.add_argument("--max-divergences", type=int, default=3, metavar="N",
+                      help="NaN/Inf losses roll the run back to its last checkpoint with halved learning rates "
+                      "at most N times, then it stops (default 3)")
     data.add_argument("--sample-every", type=float, default=5.0, metavar="KIMG", help="sample grid interval")
     data.add_argument("--tick", type=float, default=1.0, metavar="KIMG", help="TensorBoard scalar interval")
     data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multi-worker"), help="tf.distribute strategy")
@@ -168,6 +171,7 @@ def main(argv=None) -> int:
             flip=not args.no_flip,
             checkpoint_every_kimg=args.checkpoint_every,
             keep_checkpoints=args.keep,
+            max_divergences=args.max_divergences,
             sample_every_kimg=args.sample_every,
             tick_kimg=args.tick,
             strategy=args.strategy,

@@ -5,6 +5,7 @@ schedules mean the same thing at any batch size.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -140,15 +141,36 @@ class TensorBoardCallback(keras.callbacks.Callback):
         save_png_atomic(picture, self.samples_dir / f"grid-{seen / 1000:09.3f}kimg.png")
 
 
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the end of the first execution of the compiled step whose losses are
+    NaN or Inf. The trackers are running means, so one bad step among the execution's
+    ``steps_per_execution`` makes them non-finite. The run then rolls back (training.run)."""
+
+    LOSSES = ("d_loss", "g_loss", "r1_penalty", "gradient_penalty", "reconstruction_loss")
+
+    def __init__(self):
+        super().__init__()
+        self.tripped_at = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = [name for name in self.LOSSES if name in (logs or {}) and not math.isfinite(float(logs[name]))]
+        if bad and self.tripped_at is None:
+            self.tripped_at = (_images_seen(self.model), bad)
+            self.model.stop_training = True
+
+
 class CheckpointCallback(keras.callbacks.Callback):
-    def __init__(self, manager, every_kimg: float):
+    def __init__(self, manager, every_kimg: float, guard: NonFiniteGuard | None = None):
         super().__init__()
         self.manager = manager
         self.schedule = EveryKimg(every_kimg)
+        self.guard = guard
 
     def on_train_begin(self, logs=None):
         self.schedule.reset(_images_seen(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.guard is not None and self.guard.tripped_at is not None:
+            return  # never checkpoint weights that have gone NaN
         if self.schedule.due(_images_seen(self.model)):
             self.manager.save()

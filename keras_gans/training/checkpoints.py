@@ -128,6 +128,9 @@ class CheckpointManager:
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             **(extra or {}),
         }
+        if getattr(self.gan, "learning_rate_scale", 1.0) != 1.0:
+            # Lowered after NaN losses (training.run): the optimizers' rates carry it, this says so.
+            meta["learning_rate_scale"] = self.gan.learning_rate_scale
         if getattr(self.gan, "ada", False):
             meta["augment_p"] = float(self.gan.augment_p.numpy())  # for people; the state file restores it
         write_json_atomic(staging / "meta.json", meta)

@@ -56,6 +56,10 @@ class RunSettings:
     strategy: str = "auto"
     cpu_devices: int = 0  # >1: mirror over that many logical CPU devices (testing tf.distribute)
     progress: bool = True
+    # NaN or Inf in the losses: roll back to the last checkpoint with both learning rates times
+    # divergence_lr_factor, at most max_divergences times per invocation, then stop.
+    max_divergences: int = 3
+    divergence_lr_factor: float = 0.5
 
 
 def saved_run_config(out: Path):
@@ -182,6 +186,34 @@ def _fit_in_ticks(gan, dataset, total_images, settings, callbacks):
         gan.fit(dataset, steps_per_epoch=remainder_steps, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
 
 
+def _roll_back(gan, manager, guard, divergences: int, settings: RunSettings) -> None:
+    """After NaN/Inf losses: back to the last good checkpoint with lower learning rates, or a
+    clear stop once ``max_divergences`` is exceeded."""
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    seen, losses = guard.tripped_at
+    checkpoint = latest_checkpoint(manager.directory)
+    what = f"non-finite {', '.join(losses)} at {seen / 1000:g} kimg"
+    if divergences > settings.max_divergences or checkpoint is None:
+        reason = "no checkpoint to roll back to" if checkpoint is None else f"{divergences} times in this run"
+        raise RunError(
+            f"training diverged ({what}; {reason}). Lower the learning rates (--g-lr, --d-lr) or raise the "
+            "penalties, then rerun; the last good checkpoint is kept"
+        )
+    manager.restore(checkpoint)
+    factor = settings.divergence_lr_factor
+    gan.learning_rate_scale = getattr(gan, "learning_rate_scale", 1.0) * factor
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        optimizer.learning_rate = float(optimizer.learning_rate.numpy()) * factor
+    print(
+        f"{what}: rolled back to {checkpoint.name}, learning rates x{factor:g} (now G "
+        f"{float(gan.g_optimizer.learning_rate.numpy()):.3g}, D {float(gan.d_optimizer.learning_rate.numpy()):.3g}; "
+        f"{gan.learning_rate_scale:g} of the configured, kept in the checkpoints' meta.json)"
+    )
+    guard.tripped_at = None
+    gan.stop_training = False
+
+
 def generator_from_checkpoint(run: Path):
     """The EMA generator of a run's latest checkpoint (for runs without generator.keras)."""
     from keras_gans.training.checkpoints import latest_checkpoint, restore_generator
@@ -198,7 +230,7 @@ def generator_from_checkpoint(run: Path):
 def train(config: GANConfig, settings: RunSettings, fresh=False, override=False, config_explicit=True, extra_callbacks=()):
     """Train (or resume) a run; returns the engine. Prints the resolved config at start."""
 
-    from keras_gans.training.callbacks import CheckpointCallback, ProgressCallback, TensorBoardCallback
+    from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, ProgressCallback, TensorBoardCallback
     from keras_gans.training.checkpoints import CheckpointManager
     from keras_gans.training.strategy import select_strategy
 
@@ -234,6 +266,8 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     manager = CheckpointManager(out / "checkpoints", gan, keep=settings.keep_checkpoints)
     if checkpoint is not None:
         meta = manager.restore(checkpoint)
+        # The learning rates themselves are optimizer variables, restored with the checkpoint.
+        gan.learning_rate_scale = float(meta.get("learning_rate_scale", 1.0))
         print(f"resuming from {checkpoint} ({meta['images_seen'] / 1000:.1f} kimg)")
     images_seen = int(gan.images_seen.numpy())
     if images_seen >= total_images:
@@ -261,18 +295,21 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     progress = ProgressCallback(total_images, enabled=settings.progress)
     state = {"gan": gan, "manager": manager}
 
+    guard = NonFiniteGuard()
+
     def callbacks_for(stage_gan, resolution=None):
         """Callbacks for a (stage's) GAN; progressive growing builds a new GAN per resolution."""
         if stage_gan is not state["gan"]:
             state["gan"] = stage_gan
             state["manager"] = CheckpointManager(out / "checkpoints", stage_gan, keep=settings.keep_checkpoints)
         return [
+            guard,
             progress,
             TensorBoardCallback(
                 out / "logs", out / "samples", fixed_latents, fixed_labels,
                 settings.sample_every_kimg, grid_columns=int(math.sqrt(grid_count)),
             ),
-            CheckpointCallback(state["manager"], settings.checkpoint_every_kimg),
+            CheckpointCallback(state["manager"], settings.checkpoint_every_kimg, guard),
             *extra_callbacks,
         ]
 
@@ -291,8 +328,19 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
                 config, dataset, settings.kimg, gan=gan, seed=settings.seed, callbacks=callbacks_for,
                 on_stage_start=announce, verbose=0,
             )
+            if guard.tripped_at is not None:
+                raise RunError(
+                    f"training diverged (non-finite {', '.join(guard.tripped_at[1])} at "
+                    f"{guard.tripped_at[0] / 1000:g} kimg); the last good checkpoint is kept: rerun to resume from it"
+                )
         else:
-            _fit_in_ticks(gan, dataset, total_images, settings, callbacks_for(gan))
+            divergences = 0
+            while True:
+                _fit_in_ticks(gan, dataset, total_images, settings, callbacks_for(gan))
+                if guard.tripped_at is None:
+                    break
+                divergences += 1
+                _roll_back(gan, manager, guard, divergences, settings)
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: saving a checkpoint before exiting ...")

@@ -273,3 +273,47 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(small_folde
     monkeypatch.setattr(checkpoints, "_checkpoint_object", real_object)
     assert _train(out, small_folder, 0.128) == 0
     assert "resuming from" in capsys.readouterr().out
+
+
+class _PoisonDiscriminator:
+    """A callback that sets one discriminator weight to NaN after ``after`` images (``times`` times)."""
+
+    def __new__(cls, after, times):
+        import keras
+
+        class Poison(keras.callbacks.Callback):
+            done = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                if int(self.model.images_seen.numpy()) >= after and Poison.done < times:
+                    Poison.done += 1
+                    kernel = self.model.discriminator.trainable_variables[0]
+                    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+        return Poison()
+
+
+def test_nan_losses_roll_back_with_lower_learning_rates_then_stop(small_folder, tmp_path, tiny_stylegan_config):
+    from keras_gans.training.run import RunError, RunSettings, train as train_run
+
+    config = tiny_stylegan_config(16)
+    settings = RunSettings(out=str(tmp_path / "run"), data=str(small_folder), kimg=0.064, checkpoint_every_kimg=0.016,
+                           tick_kimg=0.016, sample_every_kimg=1, progress=False)
+    gan = train_run(config, settings, extra_callbacks=[_PoisonDiscriminator(after=24, times=1)])
+    assert int(gan.images_seen.numpy()) == 64
+    assert all(np.all(np.isfinite(v.numpy())) for v in gan.discriminator.trainable_variables)
+    assert gan.learning_rate_scale == 0.5
+    from keras_gans.training.engine import build_gan
+
+    fresh = build_gan(config)
+    fresh.compile()
+    for optimizer in ("g_optimizer", "d_optimizer"):
+        rate = float(getattr(gan, optimizer).learning_rate.numpy())
+        assert rate == pytest.approx(0.5 * float(getattr(fresh, optimizer).learning_rate.numpy()))
+    meta = json.loads((tmp_path / "run" / "checkpoints" / "ckpt-000000064" / "meta.json").read_text())
+    assert meta["learning_rate_scale"] == 0.5
+    # Every time: after max_divergences rollbacks the run stops with a clear message.
+    settings = RunSettings(out=str(tmp_path / "doomed"), data=str(small_folder), kimg=0.064, checkpoint_every_kimg=0.016,
+                           tick_kimg=0.016, sample_every_kimg=1, progress=False, max_divergences=2)
+    with pytest.raises(RunError, match="training diverged .*non-finite d_loss.*3 times in this run"):
+        train_run(config, settings, extra_callbacks=[_PoisonDiscriminator(after=24, times=100)])
