@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--keep", type=int, default=3, help="checkpoints to keep")
     data.add_argument("--max-divergences", type=int, default=3, metavar="N",
                       help="NaN/Inf losses roll the run back to its last checkpoint with halved learning rates "
-                      "at most N times, then it stops (default 3)")
+                      "at most N times, then it stops")
     data.add_argument("--sample-every", type=float, default=5.0, metavar="KIMG", help="sample grid interval")
     data.add_argument("--tick", type=float, default=1.0, metavar="KIMG", help="TensorBoard scalar interval")
     data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multi-worker"), help="tf.distribute strategy")
