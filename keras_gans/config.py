@@ -122,6 +122,15 @@ class GANConfig:
     def __post_init__(self):
         # Checked whenever a config is made or changed (dataclasses.replace runs __init__ too),
         # so a mistyped transform fails when the configuration is resolved, before any run folder.
+        resolution = self.resolution
+        if not isinstance(resolution, int) or resolution < 4 or resolution & (resolution - 1):
+            raise ConfigError(f"resolution must be a power of two (4, 8, ..., 1024), got {resolution!r}")
+        for name in ("batch_size", "latent_dim", "channels", "n_critic", "steps_per_execution", "r1_interval"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        for name in ("g_learning_rate", "d_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not 0.0 <= self.augment_p <= 1.0:
             raise ConfigError(f"augment_p: {self.augment_p} is not a probability (0 to 1)")
         if self.augment_speed_kimg <= 0 or self.ada_interval < 1:

@@ -42,8 +42,38 @@ def build_parser():
     return parser
 
 
+# Truncation psi outside this range is almost surely a typo: -1 mirrors an image through the
+# mean, 1 is no truncation, a little above 1 exaggerates.
+PSI_RANGE = (-1.0, 2.0)
+
+
+def _check_arguments(parser, args) -> None:
+    """Refuse impossible values before any model is loaded (argparse exits 2 with the message)."""
+    low, high = PSI_RANGE
+    psis = [args.truncation]
+    if args.mode == "truncation":
+        try:
+            psis += [float(p) for p in args.psis.split(",") if p.strip()]
+        except ValueError:
+            parser.error(f"--psis {args.psis!r}: give comma-separated numbers, e.g. -1,0,0.7,1")
+    for psi in psis:
+        if not low <= psi <= high:
+            parser.error(f"truncation psi {psi:g} is outside {low:g}..{high:g} (1 = no truncation, 0.7 is typical)")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: seeds are whole numbers from 0")
+    for name in ("num", "sources", "destinations", "keyframes", "steps", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.columns is not None and args.columns < 1:
+        parser.error(f"--columns must be at least 1, got {args.columns}")
+    if args.fps <= 0:
+        parser.error(f"--fps must be positive, got {args.fps:g}")
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_arguments(parser, args)
     from keras_gans.generation import GenerationError
 
     try:

@@ -86,3 +86,35 @@ def test_every_fixed_choice_is_checked_at_resolve_time(preset, setting, value):
 
     with pytest.raises(ConfigError, match=f"{setting}: '{value}' is not one of"):
         apply_overrides(preset_config(preset), {setting: value}, "--set")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--resolution", "0"], "resolution must be a power of two"),
+    (["--resolution", "48"], "resolution must be a power of two"),
+    (["--batch", "0"], "batch_size must be at least 1"),
+    (["--set", "loss=nosuch"], "loss: 'nosuch' is not one of"),
+    (["--set", "g_learning_rate=0"], "g_learning_rate must be positive"),
+])
+def test_bad_training_settings_fail_before_the_data_and_leave_no_run_folder(argv, message, tmp_path, capsys):
+    from keras_gans import train
+
+    out = tmp_path / "run"
+    assert train.main([*argv, "--data", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--truncation", "5"], "truncation psi 5 is outside -1..2"),
+    (["--truncation", "-3"], "truncation psi -3 is outside"),
+    (["--seed", "-1"], "--seed -1"),
+    (["--num", "0"], "--num must be at least 1"),
+])
+def test_bad_generate_arguments_are_refused_before_loading(argv, message, tmp_path, capsys):
+    from keras_gans import generate
+
+    with pytest.raises(SystemExit) as exit_info:
+        generate.main(["grid", "--run", str(tmp_path / "no-run"), "--out", str(tmp_path / "g.png"), *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        generate.main(["truncation", "--run", str(tmp_path / "no-run"), "--out", str(tmp_path / "t.png"), "--psis", "0,9"])
