@@ -123,8 +123,9 @@ class GANConfig:
         # Checked whenever a config is made or changed (dataclasses.replace runs __init__ too),
         # so a mistyped transform fails when the configuration is resolved, before any run folder.
         resolution = self.resolution
-        if not isinstance(resolution, int) or resolution < 4 or resolution & (resolution - 1):
-            raise ConfigError(f"resolution must be a power of two (4, 8, ..., 1024), got {resolution!r}")
+        # Each model checks its own range when it is built; this catches 0 and sizes like 48 early.
+        if not isinstance(resolution, int) or resolution < 1 or resolution & (resolution - 1):
+            raise ConfigError(f"resolution must be a power of two (e.g. 32, 64, 128, 256), got {resolution!r}")
         for name in ("batch_size", "latent_dim", "channels", "n_critic", "steps_per_execution", "r1_interval"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")

@@ -135,7 +135,8 @@ class TensorBoardCallback(keras.callbacks.Callback):
         images = to_uint8(run_generator(self.model.ema_generator, self.fixed_latents, self.fixed_labels))
         grid = image_grid(images, self.grid_columns)
         with self.writer.as_default(step=seen):
-            tf.summary.image("samples/ema_fixed_seeds", grid[None], max_outputs=1)
+            has_ema = self.model.ema_generator is not self.model.generator
+            tf.summary.image("samples/ema_fixed_seeds" if has_ema else "samples/fixed_seeds", grid[None], max_outputs=1)
         self.writer.flush()
         picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
         save_png_atomic(picture, self.samples_dir / f"grid-{seen / 1000:09.3f}kimg.png")

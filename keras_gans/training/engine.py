@@ -93,10 +93,14 @@ class GAN(keras.Model):
                 layer for layer in (_layer_or_none(generator, "truncation"), _layer_or_none(self.ema_generator, "truncation"))
                 if layer is not None
             ]
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty", "gradient_penalty")
-        }
+        # Only what this configuration computes is tracked (and so logged): no constant zeros for
+        # penalties that are off.
+        tracked = ["d_loss", "g_loss", "d_real", "d_fake"]
+        if config.r1_weight > 0:
+            tracked.append("r1_penalty")
+        if config.gradient_penalty != "none":
+            tracked.append("gradient_penalty")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
         # A self-supervised discriminator (FastGAN) outputs [logits, decoded images..., quarter].
         # Fakes, the generator's step and the penalties use a model of the same layers that
         # stops at the logits, so the decoders only ever run on real images.
@@ -483,7 +487,8 @@ class GAN(keras.Model):
             d_logs["augment_p"] = tf.identity(self.augment_p)
         self.steps_done.assign_add(1)
         for name, value in {**d_logs, "g_loss": g_loss}.items():
-            self.trackers[name].update_state(value)
+            if name in self.trackers:
+                self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
