@@ -10,7 +10,6 @@ with a warning and the one before it is used.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from keras_gans.data.dedupe import file_sha256
 from keras_gans.io import write_json_atomic
 
 class CheckpointWriteError(RuntimeError):
@@ -49,15 +49,11 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
 
 
 def _file_digests(folder: Path) -> dict[str, str]:
-    digests = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name != "meta.json":
-            digest = hashlib.sha256()
-            with open(path, "rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            digests[path.name] = digest.hexdigest()
-    return digests
+    return {
+        path.name: file_sha256(path)
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.name != "meta.json"
+    }
 
 
 def checkpoint_problem(path: str | Path) -> str | None:

@@ -51,8 +51,12 @@ def test_builds_at_two_resolutions(tiny_stylegan_config, resolution):
 
 
 def test_unsupported_resolution_is_refused(tiny_stylegan_config):
+    # Not a power of two: refused when the configuration is resolved, before any data is read.
+    with pytest.raises(ValueError, match="resolution must be a power of two"):
+        tiny_stylegan_config(48)
+    # A power of two below StyleGAN's range: refused by the model when it is built.
     with pytest.raises(ValueError, match="power of two from 16 to 1024"):
-        build_generator(tiny_stylegan_config(48))
+        build_generator(tiny_stylegan_config(8))
 
 
 @pytest.mark.parametrize("style_block,output", [("adain", "last"), ("modulated", "skip"), ("modulated", "last")])
