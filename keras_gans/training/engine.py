@@ -234,7 +234,7 @@ class GAN(keras.Model):
         due = tf.equal((self.steps_done + 1) % config.ada_interval, 0)
         tf.cond(due, adjust, lambda: tf.constant(False))
 
-    def _discriminate_and_reconstruct(self, real, labels):
+    def _discriminate_and_reconstruct(self, real):
         """(logits, FastGAN's reconstruction loss) for real images, through the whole discriminator."""
         real = self._augment(real)
         logits, whole, small, part, quarter = self.discriminator(real, training=True)
@@ -327,7 +327,7 @@ class GAN(keras.Model):
         never mix the two halves.
         """
         if self.reconstructs:
-            real_logits, reconstruction = self._discriminate_and_reconstruct(real, labels)
+            real_logits, reconstruction = self._discriminate_and_reconstruct(real)
             fake_logits, _ = self._discriminate_with_classes(fakes, labels)
             return real_logits, None, fake_logits, None, reconstruction
         no_reconstruction = tf.constant(0.0)
