@@ -13,7 +13,9 @@ for the same kimg in the same run; it writes samples only at the end, so it is o
     # one preset, model or config file (the run is named after it)
     python benchmarks/quality.py --preset stylegan-cpu-64 --kimg 10 --eval-every 5 --num 500
 
-``--minutes M`` gives every run the same training wall-clock instead (evaluation excluded).
+``--minutes M`` gives every run the same training wall-clock instead (evaluation excluded);
+``--budget LABEL=30min`` or ``--budget LABEL=20kimg`` gives one run its own budget, so that one
+invocation can hold runs compared by kimg and a run given their wall-clock.
 A run is ``LABEL=preset:NAME``, ``LABEL=model:NAME`` or ``LABEL=config:FILE`` (a TOML/JSON table
 of settings, or a run's config.json); ``--set LABEL.KEY=VALUE`` changes one setting of one run.
 ``--data`` is an image folder or ``builtin:NAME`` (default: the built-in set of
@@ -44,7 +46,9 @@ ARTICLE_DIR = SHARED / "anchors" / "stylegan-keras"
 ARTICLE_BATCH = 4  # the article's code trains with batch 4
 # Diversity (MS-SSIM between generated pairs) beside KID and FID: at this level of quality
 # EfficientNet-Lite0's KID ranks a clean collapsed sheet above a varied one with artefacts.
-METRICS = ("kid", "fid", "pr", "diversity")
+# "nn" is the memorization check: generated-to-training nearest-neighbour distances beside the
+# training set's own leave-one-out distances (what a held-out real image scores).
+METRICS = ("kid", "fid", "pr", "diversity", "nn")
 
 
 def parse_args(argv=None):
@@ -65,6 +69,8 @@ def parse_args(argv=None):
     parser.add_argument("--kimg", type=float, default=40.0, help="training budget in thousands of real images shown")
     parser.add_argument("--minutes", type=float,
                         help="a wall-clock budget instead (training minutes, evaluation excluded; --kimg stays the cap)")
+    parser.add_argument("--budget", action="append", default=[], metavar="LABEL=Nmin|Nkimg",
+                        help="one run's own budget: training minutes (at most --kimg) or kimg (repeatable)")
     parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
     parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
@@ -113,6 +119,22 @@ def setting_overrides(settings, labels) -> dict[str, dict[str, str]]:
         else:
             overrides[label.strip()][key.strip()] = value.strip()
     return overrides
+
+
+def run_budgets(entries, labels, args) -> dict[str, tuple[float, float | None]]:
+    """{label: (kimg cap, minutes or None)} from --kimg/--minutes and each --budget LABEL=..."""
+    budgets = {label: (args.kimg, args.minutes) for label in labels}
+    for entry in entries:
+        label, sep, value = entry.partition("=")
+        label, value = label.strip(), value.strip().lower()
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(min|kimg)", value)
+        if not sep or not match or float(match.group(1)) <= 0:
+            raise SystemExit(f"--budget {entry!r}: expected LABEL=Nmin or LABEL=Nkimg with N > 0, e.g. fastgan=30min")
+        if label not in budgets:
+            raise SystemExit(f"--budget {entry!r}: no run is labelled {label!r} (runs: {', '.join(labels)})")
+        amount = float(match.group(1))
+        budgets[label] = (args.kimg, amount) if match.group(2) == "min" else (amount, None)
+    return budgets
 
 
 def load_config(kind: str, value: str, overrides: dict, args, label: str):
@@ -175,21 +197,21 @@ def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str
 
 # --- Training and evaluating ----------------------------------------------------------------------
 
-def train_and_evaluate(label, config, args, data_arg, real, out: Path) -> dict:
+def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None) -> dict:
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
     settings = RunSettings(
-        out=str(run_dir), data=data_arg, kimg=args.kimg, seed=args.seed,
-        checkpoint_every_kimg=args.kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
+        out=str(run_dir), data=data_arg, kimg=kimg, seed=args.seed,
+        checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
     )
     callback = MetricsCallback(
         real, metrics=METRICS, every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
-        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(args.kimg * 1000)),
-        budget_seconds=args.minutes * 60 if args.minutes else None,
+        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(kimg * 1000)),
+        budget_seconds=minutes * 60 if minutes else None,
     )
-    budget = f"{args.minutes:g} minutes (at most {args.kimg:g} kimg)" if args.minutes else f"{args.kimg:g} kimg"
+    budget = f"{minutes:g} minutes (at most {kimg:g} kimg)" if minutes else f"{kimg:g} kimg"
     print(f"\n=== {label}: {config.model_name}, {budget} ===", flush=True)
     started = time.perf_counter()
     train(config, settings, fresh=True, extra_callbacks=[callback])
@@ -316,15 +338,16 @@ def comparison_sheet(results: dict, path: Path) -> None:
 
 def table(results: dict) -> str:
     lines = [
-        "| run | kimg | train min | KID | FID | precision | recall | MS-SSIM (real) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | kimg | train min | KID | FID | precision | recall | MS-SSIM (real) | NN median (real) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, run in results["runs"].items():
         for point in run["points"]:
             lines.append(
                 f"| {label} | {point['kimg']:g} | {point['train_seconds'] / 60:.1f} | {figure(point, 'KID'):.4f} | "
                 f"{figure(point, 'FID'):.1f} | {figure(point, 'precision'):.3f} | {figure(point, 'recall'):.3f} | "
-                f"{figure(point, 'MS-SSIM'):.3f} ({point.get('MS-SSIM(real)', float('nan')):.3f}) |"
+                f"{figure(point, 'MS-SSIM'):.3f} ({point.get('MS-SSIM(real)', float('nan')):.3f}) | "
+                f"{figure(point, 'NN_distance_median'):.2f} ({figure(point, 'NN_distance_real_median'):.2f}) |"
             )
     return "\n".join(lines)
 
@@ -338,6 +361,7 @@ def main(argv=None):
     specs = run_specs(args)
     labels = [label for label, _, _ in specs]
     overrides = setting_overrides(args.set, labels)
+    budgets = run_budgets(args.budget, labels, args)
     # Every configuration is resolved before anything trains, so a typo fails in seconds.
     configs = {label: load_config(kind, value, overrides[label], args, label) for label, kind, value in specs}
     python = article_python(args.article_python) if args.article else None
@@ -362,11 +386,12 @@ def main(argv=None):
         "data": description, "resolution": resolution, "kimg": args.kimg, "minutes": args.minutes, "num": args.num,
         "seed": args.seed,
         "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "budgets": {label: {"kimg": kimg, "minutes": minutes} for label, (kimg, minutes) in budgets.items()},
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
         "runs": {},
     }
     for label, _, _ in specs:
-        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out)
+        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label])
         write_json_atomic(out / "quality.json", results)
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)

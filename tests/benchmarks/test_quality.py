@@ -54,6 +54,8 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
         for name in ("KID(effnet-lite0)", "FID(effnet-lite0)", "precision(effnet-lite0)", "recall(effnet-lite0)"):
             assert np.isfinite(points[-1][name])
         assert 0 <= points[-1]["MS-SSIM(generated)"] <= 1 and 0 <= points[-1]["MS-SSIM(real)"] <= 1
+        # The memorization check: nearest training image per sample, beside the reals' leave-one-out figure.
+        assert points[-1]["NN_distance_median(effnet-lite0)"] > 0 and points[-1]["NN_distance_real_median(effnet-lite0)"] > 0
         assert len(list((out / label / "sheets").glob("sheet-*.png"))) == 2
     # The baseline file reproduces the e7662fa default; the overrides reached both runs.
     assert results["configs"]["baseline"]["r1_weight"] == 0.5
@@ -72,6 +74,21 @@ def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_fol
     assert 0 < points[0]["kimg"] < 1000  # ... and training stopped there
 
 
+def test_one_run_gets_its_own_budget(tmp_path, image_folder):
+    """--budget: a run given minutes beside runs compared by kimg, in one invocation."""
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000",
+            "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"),
+            "--run", "bykimg=preset:stylegan-cpu-64", "--run", "byminutes=preset:stylegan-cpu-64",
+            "--budget", "bykimg=0.032kimg", "--budget", "byminutes=0.1min"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    results = load_benchmark().main(argv)
+    assert [p["kimg"] for p in results["runs"]["bykimg"]["points"]] == [0.032]
+    timed = results["runs"]["byminutes"]["points"]
+    assert len(timed) == 1 and timed[0]["train_seconds"] >= 6 and 0 < timed[0]["kimg"] < 1000
+    assert results["budgets"] == {"bykimg": {"kimg": 0.032, "minutes": None}, "byminutes": {"kimg": 1000, "minutes": 0.1}}
+
+
 def test_bad_runs_and_settings_fail_before_training(tmp_path):
     benchmark = load_benchmark()
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
@@ -82,6 +99,10 @@ def test_bad_runs_and_settings_fail_before_training(tmp_path):
         benchmark.main(["--preset", "stylegan-cpu-64", "--set", "r1_wieght=1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="unknown preset"):
         benchmark.main(["--preset", "stylegan-nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="LABEL=Nmin or LABEL=Nkimg"):
+        benchmark.main(["--preset", "stylegan-cpu-64", "--budget", "stylegan-cpu-64=30 minutes", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no run is labelled 'fastgan'"):
+        benchmark.main(["--preset", "stylegan-cpu-64", "--budget", "fastgan=30min", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="nothing to train"):
         benchmark.main(["--out", str(tmp_path)])
     assert not (tmp_path / "quality.json").exists()
