@@ -12,6 +12,8 @@ import math
 import sys
 from pathlib import Path
 
+from keras_gans.generation import PSI_RANGE
+
 MODES = ("grid", "samples", "truncation", "mixing", "interpolate")
 
 
@@ -40,11 +42,6 @@ def build_parser():
     parser.add_argument("--per-class", action="store_true", help="interpolate: one row per class (conditional)")
     parser.add_argument("--batch-size", type=int, default=32)
     return parser
-
-
-# Truncation psi outside this range is almost surely a typo: -1 mirrors an image through the
-# mean, 1 is no truncation, a little above 1 exaggerates.
-PSI_RANGE = (-1.0, 2.0)
 
 
 def _check_arguments(parser, args) -> None:

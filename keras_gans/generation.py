@@ -16,6 +16,11 @@ import numpy as np
 import keras_gans  # noqa: F401  (registers layers for load_model)
 
 
+# Truncation psi accepted everywhere (generate, the gallery's server): 1 is no truncation, 0 the
+# mean face, negative values the "anti-face"; beyond these the images are meaningless.
+PSI_RANGE = (-1.0, 2.0)
+
+
 class GenerationError(ValueError):
     """A generation request that cannot be satisfied (missing run, bad class, wrong mode)."""
 

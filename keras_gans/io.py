@@ -71,8 +71,13 @@ def save_npz_atomic(path: str | Path, **arrays) -> None:
 
 def save_png_atomic(image, path: str | Path) -> None:
     """Save a Pillow image as PNG atomically."""
-    with atomic_path(path, suffix=".png") as temporary:
-        image.save(temporary, format="PNG")
+    save_image_atomic(image, path, "PNG")
+
+
+def save_image_atomic(image, path: str | Path, format: str, **options) -> None:
+    """Save a Pillow image (``format`` PNG, WEBP, JPEG, GIF with Pillow's ``options``) atomically."""
+    with atomic_path(path, suffix=Path(path).suffix) as temporary:
+        image.save(temporary, format=format, **options)
 
 
 def save_model_atomic(model, path: str | Path) -> None:
