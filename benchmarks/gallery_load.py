@@ -52,7 +52,7 @@ def one_step_run(out: Path, resolution: int) -> Path:
     data = out / f"noise-{resolution}"
     data.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    for index in range(8):
+    for index in range(16):  # one batch of the preset
         Image.fromarray(rng.integers(0, 255, (resolution, resolution, 3), dtype=np.uint8)).save(data / f"{index}.png")
     command = [sys.executable, "-m", "keras_gans.train", "--data", str(data), "--out", str(run), "--resolution", str(resolution),
                "--kimg", "0.016", "--no-progress", "--set", "steps_per_execution=1"]

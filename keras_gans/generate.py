@@ -44,6 +44,10 @@ def build_parser():
     return parser
 
 
+def _file_safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "class"
+
+
 def _check_arguments(parser, args) -> None:
     """Refuse impossible values before any model is loaded (argparse exits 2 with the message)."""
     low, high = PSI_RANGE
@@ -101,13 +105,28 @@ def _run(args) -> int:
         print(f"wrote {out} ({args.num} images, seeds {args.seed}..{args.seed + args.num - 1})")
     elif args.mode == "samples":
         out.mkdir(parents=True, exist_ok=True)
-        images = gen.generate_images(generator, args.num, args.seed, args.truncation, class_index, args.batch_size)
-        spread = gen.is_conditional(generator) and class_index is None
+        # A file's name identifies its image: the seed, and for a conditional generator the class
+        # (the seed's, seed % classes, when --class is not given). Each image depends only on its
+        # own seed, so the same name holds the same image whatever range it was drawn in.
+        seeds = np.arange(args.seed, args.seed + args.num)
+        conditional = gen.is_conditional(generator)
+        spread = conditional and class_index is None
+        labels = None
+        if conditional:
+            labels = seeds % gen.num_classes(generator) if spread else np.full(args.num, class_index)
+        images = gen.generate_by_seed(generator, seeds, args.truncation, labels, args.batch_size)
         for offset, image in enumerate(images):
-            folder = out / class_names[offset % len(class_names)] if spread and class_names else out
-            save_png_atomic(gen.to_pil(image), folder / f"seed{args.seed + offset:06d}.png")
+            seed = int(seeds[offset])
+            if not conditional:
+                path = out / f"seed{seed:06d}.png"
+            else:
+                index = int(labels[offset])
+                name = class_names[index] if index < len(class_names) else f"class{index}"
+                path = (out / name if spread else out) / f"seed{seed:06d}-{_file_safe(name)}.png"
+            save_png_atomic(gen.to_pil(image), path)
         where = f"{out}/<class>/" if spread else f"{out}/"
-        print(f"wrote {len(images)} images to {where} (seed{args.seed:06d}.png ...)")
+        first = f"seed{args.seed:06d}" + ("-<class>" if conditional else "")
+        print(f"wrote {len(images)} images to {where} ({first}.png ...)")
     elif args.mode == "truncation":
         psis = [float(p) for p in args.psis.split(",")]
         labels = None if class_index is None else np.full(args.columns or 8, class_index)

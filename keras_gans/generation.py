@@ -155,14 +155,13 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
     """``num`` images as uint8 (N, H, W, C) for seeds ``seed .. seed + num - 1``.
 
     Conditional generators use ``class_index`` for all images, or ``labels`` per image, or else
-    spread the images evenly over the classes.
+    spread the images over the classes by seed (class ``seed % classes``), so that a seed names
+    the same image whatever range it was drawn in.
     """
     seeds = list(range(seed, seed + num))
     if is_conditional(generator) and labels is None:
         if class_index is None:
-            classes = int(generator.get_layer("mapping").get_layer("class_embedding").input_dim) if style_parts(generator) else None
-            classes = classes or _num_classes(generator)
-            labels = np.arange(num) % classes
+            labels = np.asarray(seeds) % num_classes(generator)
         else:
             labels = np.full(num, class_index)
     set_truncation(generator, truncation_psi)
@@ -173,7 +172,37 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
         set_truncation(generator, 1.0)
 
 
-def _num_classes(generator) -> int:
+def has_noise_inputs(generator) -> bool:
+    from keras_gans.layers import NoiseInjection
+
+    return any(isinstance(layer, NoiseInjection) for layer in _all_layers(generator))
+
+
+def generate_by_seed(generator, seeds, truncation_psi: float = 1.0, labels=None, batch_size: int = 32) -> np.ndarray:
+    """Images that each depend only on their own seed (and label): what a file named by its seed
+    must hold. Noise layers draw one batch's noise from one seed, so a generator with noise
+    paints one image per call, seeded by that image's seed; one without noise paints in batches."""
+    seeds = [int(seed) for seed in seeds]
+    if not has_noise_inputs(generator):
+        set_truncation(generator, truncation_psi)
+        try:
+            return to_uint8(run_generator(generator, latents_for_seeds(seeds, latent_dim(generator)), labels, batch_size))
+        finally:
+            set_truncation(generator, 1.0)
+    images = [generate_images(generator, 1, seed, truncation_psi, labels=None if labels is None else [labels[i]])
+              for i, seed in enumerate(seeds)]
+    return np.concatenate(images)
+
+
+def num_classes(generator) -> int:
+    """How many classes a conditional generator knows (from its class embedding)."""
+    parts = style_parts(generator)
+    if parts is not None:
+        return int(parts[0].get_layer("class_embedding").input_dim)
+    return _embedding_classes(generator)
+
+
+def _embedding_classes(generator) -> int:
     for layer in _all_layers(generator):
         if layer.name in ("class_embedding", "label_embedding") and hasattr(layer, "input_dim"):
             return int(layer.input_dim)

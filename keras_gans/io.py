@@ -40,12 +40,36 @@ def atomic_path(path: str | Path, suffix: str = ""):
         raise
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
+def cache_dir(kind: str) -> Path:
+    """The one cache location: ``$KERAS_GANS_CACHE/<kind>``, else ``$XDG_CACHE_HOME/keras_gans/<kind>``,
+    else ``~/.cache/keras_gans/<kind>``. Kinds: ``datasets`` (decoded image folders), ``metrics``
+    (real-image features), ``weights`` (downloaded network weights), ``models`` (helper models
+    such as the anime face cascade), ``gallery`` (sites that ``gallery serve`` builds)."""
+    base = os.environ.get("KERAS_GANS_CACHE")
+    if base:
+        root = Path(base).expanduser()
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "keras_gans"
+    return root / kind
+
+
+def is_atomic_temporary(name: str) -> bool:
+    """Whether a file name is one of :func:`atomic_path`'s temporaries (``.NAME.XXXX.tmp[.ext]``),
+    which only a process killed mid-write leaves behind: cleaners may delete them."""
+    return name.startswith(".") and ".tmp" in name
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, synced to disk before the rename."""
+    with atomic_path(path, suffix=Path(path).suffix) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: str | Path, payload) -> Path:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from . import __version__
 from .collect import Collector, CollectOptions, SourceRun
 from .download import ImageLimits
 from .errors import UserError
-from .http import DEFAULT_USER_AGENT, PROJECT_URL, ClientSettings, PoliteClient
+from .http import CONTACT_ENV, ClientSettings, PoliteClient, user_agent_for
 from .items import SourceContext
 from .manifest import MANIFEST_NAME, Manifest
 from .naming import is_valid_label
@@ -68,7 +69,8 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--base-url", action="append", default=[], metavar="SOURCE=URL",
                      help="send SOURCE's API (and its known image hosts) to URL; repeatable")
     net.add_argument("--user-agent", help="full User-Agent; must contain a contact URL or e-mail")
-    net.add_argument("--contact", help=f"contact URL or e-mail put in the default User-Agent (default {PROJECT_URL})")
+    net.add_argument("--contact", help=f"your contact URL or e-mail for the User-Agent (default: ${CONTACT_ENV}); "
+                                       "Wikimedia Commons and the Art Institute require one")
     net.add_argument("--min-interval", type=_non_negative_float, metavar="SECONDS",
                      help="seconds between requests to one host, replacing each source's published default")
     net.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
@@ -155,10 +157,11 @@ def client_settings(args) -> ClientSettings:
         if "http" not in args.user_agent and "@" not in args.user_agent:
             raise UserError("--user-agent must name a contact URL or e-mail (Wikimedia blocks generic agents)")
         user_agent = args.user_agent
-    elif args.contact:
-        user_agent = DEFAULT_USER_AGENT.replace(PROJECT_URL, args.contact)
     else:
-        user_agent = DEFAULT_USER_AGENT
+        contact = contact_of(args)
+        if contact is not None and "http" not in contact and "@" not in contact:
+            raise UserError(f"contact {contact!r} is neither a URL nor an e-mail address")
+        user_agent = user_agent_for(contact)
     if args.retries < 0:
         raise UserError("--retries must not be negative")
     return ClientSettings(
@@ -172,6 +175,22 @@ def client_settings(args) -> ClientSettings:
         interval_override=args.min_interval,
         allowed_hosts=ClientSettings.allowed_hosts_from_env(),
     )
+
+
+def contact_of(args) -> str | None:
+    contact = (args.contact or os.environ.get(CONTACT_ENV, "")).strip()
+    return contact or None
+
+
+def check_contact(args, sources, base_urls) -> None:
+    """Sources whose policy asks for the operator's contact (CONTACT_REQUIRED) are refused on a
+    live run without one; runs against a --base-url (a mirror, a local fixture) are not live."""
+    if args.user_agent or contact_of(args):
+        return
+    missing = [key for key in sources if getattr(SOURCES[key], "CONTACT_REQUIRED", False) and key not in base_urls]
+    if missing:
+        raise UserError(f"{', '.join(missing)} require(s) a contact in the User-Agent by policy: give --contact "
+                        f"URL-OR-EMAIL (or set {CONTACT_ENV})")
 
 
 def prepare_out_dir(text: str) -> Path:
@@ -284,7 +303,9 @@ def run(args) -> int:
         (check_paintings, plan_paintings) if args.command == "paintings" else (check_safebooru, plan_safebooru)
     )
     request = checker(args)
+    check_contact(args, request.get("sources", ["safebooru"]), base_urls)
     out_dir = prepare_out_dir(args.out)
+    log.info("User-Agent: %s", settings.user_agent)
     options = CollectOptions(
         out_dir=out_dir,
         limit=args.limit,

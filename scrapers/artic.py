@@ -7,6 +7,8 @@ from .items import Candidate, SourceContext
 
 KEY = "artic"
 NAME = "Art Institute of Chicago API"
+# Its API policy asks every client to name its operator's contact (see POLITENESS).
+CONTACT_REQUIRED = True
 API_BASE = "https://api.artic.edu/api/v1"
 IMAGE_HOSTS = ("www.artic.edu",)
 HOST_INTERVALS = {

@@ -16,6 +16,8 @@ from .items import Candidate, SourceContext
 
 KEY = "commons"
 NAME = "Wikimedia Commons"
+# Its API policy asks every client to name its operator's contact (see POLITENESS).
+CONTACT_REQUIRED = True
 API_BASE = "https://commons.wikimedia.org/w"
 API_PATH = "/api.php"
 IMAGE_HOSTS = ("upload.wikimedia.org",)

@@ -25,11 +25,19 @@ from .errors import FetchError
 
 T = TypeVar("T")
 
-PROJECT_URL = "https://github.com/keras-gans/keras_gans"
-DEFAULT_USER_AGENT = (
-    f"keras_gans-scrapers/{__version__} (+{PROJECT_URL}; dataset builder for GAN research) "
-    f"python-requests/{requests.__version__}"
-)
+# The operator's contact (a URL or e-mail) goes into the User-Agent: from --contact or this variable.
+# There is no made-up default: an agent naming a project page nobody reads is no contact at all.
+CONTACT_ENV = "SCRAPERS_CONTACT"
+
+
+def user_agent_for(contact: str | None) -> str:
+    """The descriptive User-Agent, with the contact when there is one."""
+    who = f"+{contact}; " if contact else ""
+    return (f"keras_gans-scrapers/{__version__} ({who}dataset builder for GAN research) "
+            f"python-requests/{requests.__version__}")
+
+
+DEFAULT_USER_AGENT = user_agent_for(None)
 MAX_REDIRECTS = 5
 # Tests (and cautious users) can pin the client to a set of hosts so that nothing else is ever contacted.
 ALLOWED_HOSTS_ENV = "SCRAPERS_ALLOWED_HOSTS"

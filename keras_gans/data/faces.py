@@ -8,7 +8,6 @@ equalised grayscale, ``scaleFactor=1.1``, ``minNeighbors=5``, ``minSize=(24, 24)
 from __future__ import annotations
 
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -46,11 +45,10 @@ def require_cv2():
 
 
 def cache_dir() -> Path:
-    """Where downloaded helper files live: ``$KERAS_GANS_CACHE``, else the XDG user cache."""
-    if os.environ.get("KERAS_GANS_CACHE"):
-        return Path(os.environ["KERAS_GANS_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "keras_gans"
+    """Where the downloaded cascade lives (the project's one cache location, ``models``)."""
+    from keras_gans.io import cache_dir as project_cache
+
+    return project_cache("models")
 
 
 def _looks_like_cascade(data: bytes) -> bool:
@@ -71,15 +69,9 @@ def download_cascade(destination: Path, url: str = CASCADE_URL, timeout: float =
         ) from None
     if not _looks_like_cascade(data):
         raise FaceDetectionUnavailable(f"{url} did not return an OpenCV cascade file; pass --cascade PATH")
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, destination)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    from keras_gans.io import write_bytes_atomic
+
+    write_bytes_atomic(destination, data)
     return destination
 
 

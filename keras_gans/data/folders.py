@@ -84,10 +84,9 @@ def _fingerprint(paths: list[Path], resolution: int, channels: int, crop: str) -
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("KERAS_GANS_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "keras_gans"
-    )
-    return Path(base) / "datasets"
+    from keras_gans.io import cache_dir
+
+    return cache_dir("datasets")
 
 
 def _load_one(path: Path, resolution: int, channels: int, crop: str):

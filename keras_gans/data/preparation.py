@@ -35,6 +35,8 @@ from typing import Callable, Iterable, Iterator
 
 from PIL import Image
 
+from keras_gans.io import is_atomic_temporary, write_bytes_atomic, write_text_atomic
+
 from .dedupe import DEFAULT_NEAR_THRESHOLD, Candidate, file_sha256, find_duplicates, perceptual_hash
 from .images import IMAGE_EXTENSIONS, ImageRejected, fit_square, load_image, square_box
 
@@ -52,7 +54,6 @@ LABEL_MODES = ("folders", "none")
 FORMATS = ("folder", "tfrecord")
 IMAGE_FORMATS = ("png", "jpg")
 JOURNAL_VERSION = 1
-_TEMP_MARK = ".tmp-"
 # Keys of scraper sidecars/manifests whose value names the image file they describe.
 _MANIFEST_PATH_KEYS = ("path", "file", "filename", "local_path", "image_path", "output", "saved_as")
 
@@ -175,25 +176,6 @@ class PrepareSummary:
 
 
 # ----------------------------------------------------------------------------------- helpers
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    temporary = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _jsonl(records: Iterable[dict]) -> str:
@@ -438,7 +420,7 @@ def process_source(job: tuple[str, str, dict]) -> dict:
         rel_out = stem + extension
         target = Path(dst) / rel_out
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, _encode(output, options["image_format"], options["jpeg_quality"]))
+        write_bytes_atomic(target, _encode(output, options["image_format"], options["jpeg_quality"]))
         record["outputs"].append({"path": rel_out, "box": [int(v) for v in box], "face": face_index})
     record["status"] = "ok"
     return record
@@ -484,7 +466,7 @@ class _Journal:
 
     def rewrite(self, records: Iterable[dict]) -> None:
         self.close()
-        atomic_write_text(self.path, _jsonl(records))
+        write_text_atomic(self.path, _jsonl(records))
 
     def close(self) -> None:
         if self._handle is not None:
@@ -581,7 +563,7 @@ def _prepare_destination(dst: Path, options: PrepareOptions) -> Path:
                 "use --overwrite to redo it, or choose another DST"
             )
     state_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
+    write_text_atomic(
         state_dir / STATE_NAME,
         json.dumps({"version": JOURNAL_VERSION, "per_file": options.per_file()}, indent=2, sort_keys=True) + "\n",
     )
@@ -593,19 +575,19 @@ def _remove_strays(dst: Path, expected: set[str]) -> int:
     empty folders. Only DST's image area is touched (not the state or TFRecord folders)."""
     removed = 0
     for child in list(dst.iterdir()):
-        if child.name.startswith(".tfrecords") or (_TEMP_MARK in child.name and child.is_file()):
+        if child.name.startswith(".tfrecords") or (is_atomic_temporary(child.name) and child.is_file()):
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     for root, dirs, files in os.walk(dst, topdown=False):
         root_path = Path(root)
         rel_root = root_path.relative_to(dst)
         if rel_root.parts and rel_root.parts[0] in (STATE_DIRNAME, "tfrecords"):
             for name in files:
-                if _TEMP_MARK in name:
+                if is_atomic_temporary(name):
                     (root_path / name).unlink()
             continue
         for name in files:
             path = root_path / name
-            if _TEMP_MARK in name:
+            if is_atomic_temporary(name):
                 path.unlink()
             elif path.suffix.lower() in INPUT_EXTENSIONS and path.relative_to(dst).as_posix() not in expected:
                 path.unlink()
@@ -818,10 +800,10 @@ def _finalize(src, dst, options, scan, records, duplicates, journal, resumed, pr
     manifest.sort(key=lambda entry: entry["path"])
 
     _remove_strays(dst, expected)
-    atomic_write_text(dst / "manifest.jsonl", _jsonl(manifest))
-    atomic_write_text(dst / "skipped.jsonl", _jsonl(skipped))
+    write_text_atomic(dst / "manifest.jsonl", _jsonl(manifest))
+    write_text_atomic(dst / "skipped.jsonl", _jsonl(skipped))
     if options.crop == "anime-face":
-        atomic_write_text(dst / "no-face.txt", "".join(rel + "\n" for rel in no_face))
+        write_text_atomic(dst / "no-face.txt", "".join(rel + "\n" for rel in no_face))
     elif (dst / "no-face.txt").exists():
         (dst / "no-face.txt").unlink()
     journal.rewrite(records[rel] for rel in sorted(records))
@@ -867,8 +849,8 @@ def _finalize(src, dst, options, scan, records, duplicates, journal, resumed, pr
         "seconds": round(time.monotonic() - started, 3),
     }
     text = _summary_text(summary, options.dedupe)
-    atomic_write_text(dst / "summary.json", json.dumps(summary.to_dict(), indent=2, sort_keys=True) + "\n")
-    atomic_write_text(dst / "summary.txt", text + "\n")
+    write_text_atomic(dst / "summary.json", json.dumps(summary.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_text_atomic(dst / "summary.txt", text + "\n")
     if log:
         log(text)
     return summary

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -60,9 +59,10 @@ def _check(parser, args):
 
 
 def default_site_cache(runs) -> Path:
+    from keras_gans.io import cache_dir
+
     key = hashlib.sha256("\n".join(str(Path(r).resolve()) for r in runs).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "keras_gans" / "gallery" / key
+    return cache_dir("gallery") / key
 
 
 def main(argv=None) -> int:

@@ -21,7 +21,6 @@ the SHA-256 prefix that its name carries.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import zipfile
 import urllib.request
@@ -222,7 +221,9 @@ def load_fid_inception(weights: str | Path | Mapping[str, np.ndarray], input_siz
 
 
 def weights_cache_dir() -> Path:
-    return Path(os.environ.get("KERAS_GANS_CACHE", Path.home() / ".cache" / "keras_gans")) / "weights"
+    from keras_gans.io import cache_dir
+
+    return cache_dir("weights")
 
 
 def fetch_fid_weights(url: str = FID_WEIGHTS_URL, cache_dir: str | Path | None = None,

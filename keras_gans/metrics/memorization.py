@@ -65,9 +65,8 @@ def pair_sheet(fake_images: np.ndarray, real_images: np.ndarray, path: str | Pat
             if image.shape[-1] == 1:
                 image = np.repeat(image, 3, axis=-1)
             sheet[top:top + height, left + offset:left + offset + width] = image
+    from keras_gans.io import save_png_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    Image.fromarray(sheet).save(temp, format="PNG")
-    temp.replace(path)
+    save_png_atomic(Image.fromarray(sheet), path)
     return path

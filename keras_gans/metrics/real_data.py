@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,8 +107,9 @@ def folder_resolution(folder: ImageFolder) -> int:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("KERAS_GANS_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "keras_gans") / "metrics"
+    from keras_gans.io import cache_dir
+
+    return cache_dir("metrics")
 
 
 def _cache_key(folder: ImageFolder, paths: list[Path], extractor: str, resolution: int) -> str:

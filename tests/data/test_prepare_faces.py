@@ -150,7 +150,7 @@ def test_cascade_is_downloaded_once_into_the_cache(monkeypatch, tmp_path):
     monkeypatch.setattr(faces.urllib.request, "urlopen", fake_urlopen)
     first = faces.resolve_cascade()
     second = faces.resolve_cascade()
-    assert first == second == tmp_path / "cache" / faces.CASCADE_FILENAME
+    assert first == second == tmp_path / "cache" / "models" / faces.CASCADE_FILENAME
     assert first.read_bytes() == payload and calls == [faces.CASCADE_URL]
     assert [p.name for p in first.parent.iterdir()] == [faces.CASCADE_FILENAME]  # no temporaries left
 

@@ -15,6 +15,8 @@ from PIL import Image
 
 from keras_gans.data.preparation import PrepareOptions, prepare_dataset
 
+pytestmark = pytest.mark.faults
+
 REPO = Path(__file__).resolve().parents[2]
 COUNT = 160
 

@@ -21,12 +21,16 @@ from scrapers import met, registry, wikiart
         (["paintings", "--genre", "portrait", "--limit", "zero"], "not a whole number"),
         (["paintings", "--genre", "portrait,landscape", "--limit", "5", "--query", "met=x"], "single --genre"),
         (["paintings", "--genre", "portrait", "--limit", "5", "--user-agent", "curl"], "contact URL"),
+        (["paintings", "--genre", "portrait", "--source", "commons", "--limit", "5"], "commons require(s) a contact"),
+        (["paintings", "--genre", "portrait", "--source", "met,artic", "--limit", "5"], "artic require(s) a contact"),
+        (["paintings", "--genre", "portrait", "--limit", "5", "--contact", "nobody"], "neither a URL nor an e-mail"),
         (["safebooru", "--tags", "x", "--limit", "5", "--label", "../up"], "bad --label"),
         (["safebooru", "--tags", "x", "--limit", "5", "--rating", "nsfw"], "unknown rating 'nsfw'"),
         (["sculptures"], "invalid choice"),
     ],
 )
-def test_bad_input_gives_one_line_and_no_traceback(argv, message, tmp_path, capsys):
+def test_bad_input_gives_one_line_and_no_traceback(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SCRAPERS_CONTACT", raising=False)
     out = tmp_path / "out"
     code = main([*argv, "--out", str(out)] if argv[0] != "sculptures" else argv)
     err = capsys.readouterr().err
@@ -39,7 +43,7 @@ def test_bad_input_gives_one_line_and_no_traceback(argv, message, tmp_path, caps
 def test_unwritable_out_dir_is_a_one_line_error(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code = main(["paintings", "--genre", "portrait", "--limit", "5", "--out", str(blocker / "out")])
+    code = main(["paintings", "--genre", "portrait", "--limit", "5", "--contact", "me@example.org", "--out", str(blocker / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("scrapers: error: cannot write to output folder") and err.count("\n") == 1
 
@@ -50,7 +54,7 @@ def test_second_run_on_the_same_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     with Manifest(out / "manifest.jsonl"):
-        code = main(["paintings", "--genre", "portrait", "--limit", "5", "--out", str(out)])
+        code = main(["paintings", "--genre", "portrait", "--limit", "5", "--contact", "me@example.org", "--out", str(out)])
     assert code == 2 and "another scrapers run" in capsys.readouterr().err
 
 
@@ -130,3 +134,25 @@ def test_every_painting_source_maps_every_genre():
         module = registry.SOURCES[key]
         assert set(module.GENRE_MAP) == set(registry.GENRES), key
         assert module.ETIQUETTE and module.LICENCE_POLICY
+
+
+def test_the_contact_comes_from_the_flag_or_the_environment_and_no_default_is_made_up(monkeypatch):
+    import argparse
+
+    from scrapers.__main__ import check_contact, client_settings
+
+    def args(**given):
+        defaults = dict(user_agent=None, contact=None, retries=1, timeout=1.0, download_timeout=1.0, backoff_base=0.1,
+                        max_retry_after=1.0, min_interval=None)
+        return argparse.Namespace(**{**defaults, **given})
+
+    monkeypatch.delenv("SCRAPERS_CONTACT", raising=False)
+    anonymous = client_settings(args()).user_agent
+    assert "+" not in anonymous.split("(")[1] and "github" not in anonymous  # no invented project URL
+    assert "(+me@example.org; " in client_settings(args(contact="me@example.org")).user_agent
+    monkeypatch.setenv("SCRAPERS_CONTACT", "https://example.org/me")
+    assert "(+https://example.org/me; " in client_settings(args()).user_agent
+    check_contact(args(), ["commons", "artic"], {})  # the environment's contact satisfies the policy
+    monkeypatch.delenv("SCRAPERS_CONTACT")
+    check_contact(args(), ["commons"], {"commons": "http://127.0.0.1:1"})  # a local mirror is not a live run
+    check_contact(args(), ["met", "cleveland"], {})  # sources without such a policy need none

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.faults
+
 MET_IMAGE = "/CRDImages/ep/web-large/DT274230.jpg"
 MET_OTHER_IMAGE = "/CRDImages/ep/web-large/DP-42549-001.jpg"
 CLEVELAND_IMAGE = "/1335.1917/1335.1917_web.jpg"
