@@ -72,32 +72,59 @@ def percentile(values, q):
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def phase(base: str, clients: int, seconds: float, next_path) -> dict:
-    """``clients`` loops, each sending requests back to back for ``seconds``; every request's
-    status and latency are recorded, and a request that got no answer is counted as lost."""
-    import httpx
+async def _request(connection, host: str, path: str):
+    """One GET on a kept-alive connection: (status, headers). A raw HTTP/1.1 client, so that the
+    load generator costs the shared CPU far less than the server it measures."""
+    reader, writer = connection
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("the server closed the connection")
+    status = int(status_line.split()[1])
+    headers = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    await reader.readexactly(int(headers.get("content-length", 0)))
+    return status, headers
 
+
+async def phase(base: str, clients: int, seconds: float, next_path) -> dict:
+    """``clients`` loops, each on its own kept-alive connection, sending requests back to back for
+    ``seconds``; every request's status and latency are recorded, and a request that got no
+    answer (a dropped connection, a timeout) is counted as lost."""
+    host, port = base.split("//")[1].split(":")
     latencies, statuses, lost, retry_after_missing = [], {}, 0, 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async def client_loop(http):
+    async def client_loop():
         nonlocal lost, retry_after_missing
+        connection = None
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                response = await http.get(next_path())
-            except httpx.HTTPError:
+                if connection is None:
+                    connection = await asyncio.open_connection(host, int(port))
+                status, headers = await asyncio.wait_for(_request(connection, host, next_path()), timeout=120)
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
                 lost += 1
+                if connection is not None:
+                    connection[1].close()
+                connection = None
                 continue
             latencies.append(time.perf_counter() - started)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code in (429, 503) and "retry-after" not in response.headers:
+            statuses[status] = statuses.get(status, 0) + 1
+            if status in (429, 503) and "retry-after" not in headers:
                 retry_after_missing += 1
+        if connection is not None:
+            connection[1].close()
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as http:
-        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     ms = [1000 * value for value in latencies]
     return {
@@ -130,14 +157,15 @@ def main(argv=None):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        import httpx
+        import urllib.request
 
         deadline = time.time() + 180
         while True:
             try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
                 pass
             if server.poll() is not None or time.time() > deadline:
                 raise SystemExit("the gallery server did not start:\n" + (server.stdout.read() if server.stdout else ""))
@@ -170,6 +198,7 @@ def main(argv=None):
         for name, clients, next_path in phases:
             print(f"phase: {name} ({clients} clients, {args.seconds:g} s) ...", flush=True)
             results["phases"][name] = asyncio.run(phase(base, clients, args.seconds, next_path))
+            time.sleep(2)  # let the painters drain the queue before the next phase
             print("   ", json.dumps(results["phases"][name]), flush=True)
     finally:
         server.terminate()

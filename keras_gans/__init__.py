@@ -1,7 +1,8 @@
 """keras_gans: generative adversarial networks that paint, in Keras 3.
 
 Importing the package registers every custom layer, so
-``keras.saving.load_model(path, safe_mode=True)`` loads any saved generator.
+``keras.saving.load_model(path, safe_mode=True)`` loads any saved generator, and every model
+and preset, so ``keras_gans.config`` finds them by name.
 """
 import os
 
@@ -11,5 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_gans import layers  # noqa: E402,F401  (registers the serializable layers)
+# Registers every model and preset with keras_gans.config, which itself imports no model:
+# imports point one way (models -> config), and the registry is full whatever is imported first.
+from keras_gans import models  # noqa: E402,F401
 
 __version__ = "0.1.0"

@@ -182,25 +182,18 @@ def model_default_config(model: str) -> GANConfig:
 
 
 def preset_model(name: str) -> str:
-    _ensure_models_imported()
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
     return PRESETS[name][0]
 
 
-def _ensure_models_imported():
-    import keras_gans.models  # noqa: F401  (registers every model and preset)
-
-
 def get_model(name: str) -> ModelEntry:
-    _ensure_models_imported()
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 
 def preset_config(name: str) -> GANConfig:
-    _ensure_models_imported()
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}")
     return PRESETS[name][1]()
@@ -327,7 +320,6 @@ def format_config(config: GANConfig, title: str | None = None) -> str:
 
 
 def list_presets() -> list[tuple[str, str, str]]:
-    _ensure_models_imported()
     return [(name, model, description) for name, (model, _, description) in sorted(PRESETS.items())]
 
 

@@ -57,35 +57,18 @@ class UsageError(Exception):
 
 
 def _load_generator(run: str | None, generator_path: str | None):
-    try:
-        from keras_gans.generation import load_generator
-    except ImportError:
-        load_generator = None
-    if run is not None:
-        run_dir = Path(run)
-        if not run_dir.is_dir():
-            raise UsageError(f"--run {run}: no such folder")
-        if load_generator is None and not (run_dir / "generator.keras").is_file():
-            raise UsageError(f"--run {run}: no generator.keras in it (has training finished?)")
-    elif not Path(generator_path).is_file():
+    from keras_gans.generation import GenerationError
+    from keras_gans.training.run import load_generator
+
+    if run is not None and not Path(run).is_dir():
+        raise UsageError(f"--run {run}: no such folder")
+    if run is None and not Path(generator_path).is_file():
         raise UsageError(f"--generator {generator_path}: no such file")
     try:
-        if load_generator is not None:
-            return load_generator(run=run, generator_path=generator_path)
-        import keras
-
-        import keras_gans  # noqa: F401 - registers the custom layers
-
-        path = Path(generator_path) if generator_path else Path(run) / "generator.keras"
-        model = keras.saving.load_model(path, safe_mode=True)
-        classes_file = path.parent / "classes.json"
-        class_names = json.loads(classes_file.read_text()) if classes_file.is_file() else []
-        return model, list(class_names)
-    except UsageError:
-        raise
+        return load_generator(run=run, generator_path=generator_path)
+    except GenerationError as error:
+        raise UsageError(f"--run/--generator: {error}") from None
     except Exception as error:  # noqa: BLE001 - one line, not a traceback
-        if isinstance(error, ValueError) and type(error).__name__ == "GenerationError":
-            raise UsageError(f"--run/--generator: {error}") from None
         raise UsageError(f"cannot load the generator: {type(error).__name__}: {error}") from None
 
 

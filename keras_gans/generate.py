@@ -92,7 +92,9 @@ def _run(args) -> int:
 
     if args.num < 1:
         raise ValueError("--num must be at least 1")
-    generator, class_names = gen.load_generator(run=args.run, generator_path=args.generator)
+    from keras_gans.training.run import load_generator
+
+    generator, class_names = load_generator(run=args.run, generator_path=args.generator)
     class_index = gen.resolve_class(class_names, args.class_name) if args.class_name is not None else None
     if class_index is None and gen.is_conditional(generator) and args.mode in ("truncation", "mixing") :
         class_index = 0

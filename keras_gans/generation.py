@@ -8,9 +8,6 @@ seed before each batch.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 import keras_gans  # noqa: F401  (registers layers for load_model)
@@ -23,45 +20,6 @@ PSI_RANGE = (-1.0, 2.0)
 
 class GenerationError(ValueError):
     """A generation request that cannot be satisfied (missing run, bad class, wrong mode)."""
-
-
-# --- Loading ------------------------------------------------------------------------------------
-
-def load_generator(run=None, generator_path=None):
-    """``(generator, class_names)`` from a run folder or a ``.keras`` file.
-
-    A run that was interrupted before writing ``generator.keras`` is loaded from its latest
-    checkpoint (its EMA generator).
-    """
-    import keras
-
-    if (run is None) == (generator_path is None):
-        raise GenerationError("give either a run folder or a generator .keras file")
-    if generator_path is not None:
-        path = Path(generator_path)
-        if not path.is_file():
-            raise GenerationError(f"generator file {path} does not exist")
-        class_names = _read_classes(path.parent / "classes.json")
-        return keras.saving.load_model(path, safe_mode=True, compile=False), class_names
-    run = Path(run)
-    if not run.is_dir():
-        raise GenerationError(f"run folder {run} does not exist")
-    class_names = _read_classes(run / "classes.json")
-    final = run / "generator.keras"
-    if final.is_file():
-        return keras.saving.load_model(final, safe_mode=True, compile=False), class_names
-    from keras_gans.training.run import generator_from_checkpoint
-
-    generator = generator_from_checkpoint(run)
-    if generator is None:
-        raise GenerationError(f"{run} has neither generator.keras nor a checkpoint; train it first")
-    return generator, class_names
-
-
-def _read_classes(path: Path):
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8")) or []
-    return []
 
 
 # --- Inspecting a generator ---------------------------------------------------------------------

@@ -43,6 +43,28 @@ class ImageFolderData:
         return {name: int(count) for name, count in zip(self.class_names, counts)}
 
 
+def walk_files(root: str | Path, follow_links: bool = False):
+    """Every file below ``root`` as a path, folder by folder in sorted order, hidden files and
+    folders (a leading dot) skipped: the one walk under training, evaluation and prepare.
+    ``follow_links`` also enters symlinked folders, each real folder once (no symlink loops)."""
+    visited: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_links):
+        if follow_links:
+            try:
+                stat = os.stat(dirpath)
+            except OSError:
+                dirnames[:] = []
+                continue
+            if (stat.st_dev, stat.st_ino) in visited:
+                dirnames[:] = []
+                continue
+            visited.add((stat.st_dev, stat.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
 def scan_image_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Image files below ``root`` (recursive, sorted), and the non-image files it saw.
 
@@ -56,16 +78,11 @@ def scan_image_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]
         raise DatasetError(f"{root} is not a folder; --data expects a folder of images")
     images, ignored = [], []
     quiet_suffixes = {".json", ".jsonl", ".txt", ".md", ".tfrecord", ".csv", ".npy", ".npz", ".xml"}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if is_image_path(path):
-                images.append(path)
-            elif path.suffix.lower() not in quiet_suffixes:
-                ignored.append((str(path), "not an image file type"))
+    for path in walk_files(root):
+        if is_image_path(path):
+            images.append(path)
+        elif path.suffix.lower() not in quiet_suffixes:
+            ignored.append((str(path), "not an image file type"))
     return images, ignored
 
 

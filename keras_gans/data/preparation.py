@@ -38,6 +38,7 @@ from PIL import Image
 from keras_gans.io import is_atomic_temporary, write_bytes_atomic, write_text_atomic
 
 from .dedupe import DEFAULT_NEAR_THRESHOLD, Candidate, file_sha256, find_duplicates, perceptual_hash
+from .folders import walk_files
 from .images import IMAGE_EXTENSIONS, ImageRejected, fit_square, load_image, square_box
 
 # Prepare also reads TIFF (museum downloads); its outputs are PNG/JPEG, which training reads.
@@ -237,35 +238,21 @@ def scan_source(src: Path, labels: str = "folders") -> SourceScan:
     unsupported: list[str] = []
     metadata_files = 0
     manifests: list[Path] = []
-    visited: set[tuple[int, int]] = set()
-    for root, dirs, files in os.walk(src, followlinks=True):
-        try:
-            stat = os.stat(root)
-        except OSError:
-            dirs[:] = []
-            continue
-        if (stat.st_dev, stat.st_ino) in visited:  # a symlink loop: do not walk it again
-            dirs[:] = []
-            continue
-        visited.add((stat.st_dev, stat.st_ino))
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(root) / name
-            rel = path.relative_to(src).as_posix()
-            suffix = path.suffix.lower()
-            if suffix in INPUT_EXTENSIONS:
-                try:
-                    images.append((rel, path.stat()))
-                except OSError:
-                    unsupported.append(rel)
-            elif suffix in METADATA_EXTENSIONS:
-                metadata_files += 1
-                if suffix == ".jsonl":
-                    manifests.append(path)
-            else:
+    # Downloads often arrive as symlinked folders: follow them, each real folder once.
+    for path in walk_files(src, follow_links=True):
+        rel = path.relative_to(src).as_posix()
+        suffix = path.suffix.lower()
+        if suffix in INPUT_EXTENSIONS:
+            try:
+                images.append((rel, path.stat()))
+            except OSError:
                 unsupported.append(rel)
+        elif suffix in METADATA_EXTENSIONS:
+            metadata_files += 1
+            if suffix == ".jsonl":
+                manifests.append(path)
+        else:
+            unsupported.append(rel)
     manifest_records: dict[str, dict] = {}
     for manifest in manifests:
         _index_manifest(manifest, src, manifest_records)

@@ -26,8 +26,10 @@ THUMBNAIL_EDGE = 256  # px: two columns on a phone, five or six on a laptop, sha
 class Painter:
     def __init__(self, run: RunInfo):
         self.run = run
+        from keras_gans.training.run import load_generator
+
         try:
-            self.generator, class_names = gen.load_generator(run=run.path)
+            self.generator, class_names = load_generator(run=run.path)
         except gen.GenerationError as error:
             raise GalleryError(str(error)) from None
         self.class_names = class_names or run.class_names

@@ -1,6 +1,6 @@
 """Images folders for evaluation, and the per-dataset cache of real-image features.
 
-A folder is scanned recursively for images (``keras_gans.data.images.is_image_path``); when its
+A folder is scanned recursively for images (``keras_gans.data.folders.scan_image_files``); when its
 images sit in sub-folders, the first-level sub-folder names are the classes (sorted), as in
 training. Each image is decoded with :func:`keras_gans.data.images.load_image`, centre-cropped
 and resized to the evaluation resolution with :func:`fit_square`; undecodable files are skipped
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.data.images import ImageRejected, fit_square, image_to_array, is_image_path, load_image
+from keras_gans.data.images import ImageRejected, fit_square, image_to_array, load_image
 from keras_gans.io import save_npz_atomic
 
 CACHE_VERSION = 1
@@ -57,15 +57,16 @@ class RealFeatures:
 
 
 def scan_folder(root: str | Path) -> ImageFolder:
+    """The images of a folder as training sees them (the project's one scanner, data.folders),
+    with class labels when every image is in a class sub-folder."""
+    from keras_gans.data.folders import scan_image_files
+
     root = Path(root)
     if not root.exists():
         raise DataError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
-    paths = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and is_image_path(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    paths = sorted(scan_image_files(root)[0])
     if not paths:
         raise DataError(f"{root}: no images found (looked for {', '.join(('.jpg', '.png', '.webp', '...'))})")
     nested = [p for p in paths if len(p.relative_to(root).parts) > 1]

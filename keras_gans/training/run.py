@@ -214,6 +214,44 @@ def _roll_back(gan, manager, guard, divergences: int, settings: RunSettings) -> 
     gan.stop_training = False
 
 
+def load_generator(run=None, generator_path=None):
+    """``(generator, class_names)`` from a run folder or a ``.keras`` file, in safe mode.
+
+    The one place that reads a trained generator (generate, evaluate, the gallery, notebooks).
+    A run that was interrupted before writing ``generator.keras`` is loaded from its latest
+    checkpoint (its EMA generator).
+    """
+    import keras
+
+    from keras_gans.generation import GenerationError
+
+    if (run is None) == (generator_path is None):
+        raise GenerationError("give either a run folder or a generator .keras file")
+    if generator_path is not None:
+        path = Path(generator_path)
+        if not path.is_file():
+            raise GenerationError(f"generator file {path} does not exist")
+        class_names = _read_classes(path.parent / "classes.json")
+        return keras.saving.load_model(path, safe_mode=True, compile=False), class_names
+    run = Path(run)
+    if not run.is_dir():
+        raise GenerationError(f"run folder {run} does not exist")
+    class_names = _read_classes(run / "classes.json")
+    final = run / "generator.keras"
+    if final.is_file():
+        return keras.saving.load_model(final, safe_mode=True, compile=False), class_names
+    generator = generator_from_checkpoint(run)
+    if generator is None:
+        raise GenerationError(f"{run} has neither generator.keras nor a checkpoint; train it first")
+    return generator, class_names
+
+
+def _read_classes(path: Path) -> list:
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8")) or []
+    return []
+
+
 def generator_from_checkpoint(run: Path):
     """The EMA generator of a run's latest checkpoint (for runs without generator.keras)."""
     from keras_gans.training.checkpoints import latest_checkpoint, restore_generator
