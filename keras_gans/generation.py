@@ -153,18 +153,23 @@ def generate_by_seed(generator, seeds, truncation_psi: float = 1.0, labels=None,
 
 
 def num_classes(generator) -> int:
-    """How many classes a conditional generator knows (from its class embedding)."""
-    parts = style_parts(generator)
-    if parts is not None:
-        return int(parts[0].get_layer("class_embedding").input_dim)
-    return _embedding_classes(generator)
+    """How many classes a conditional generator was built for, as its class-conditioning layers
+    declare it (an embedding's table size, a one-hot's or a class-conditional normalization's
+    class count), found by their types, whatever the model and its layers' names."""
+    import keras
 
+    from keras_gans.layers import ConditionalBatchNormalization, OneHot, SNEmbedding
 
-def _embedding_classes(generator) -> int:
+    declared = set()
     for layer in _all_layers(generator):
-        if layer.name in ("class_embedding", "label_embedding") and hasattr(layer, "input_dim"):
-            return int(layer.input_dim)
-    raise GenerationError("cannot tell how many classes this conditional generator has; pass --class")
+        if isinstance(layer, (OneHot, ConditionalBatchNormalization)):
+            declared.add(int(layer.num_classes))
+        elif isinstance(layer, (keras.layers.Embedding, SNEmbedding)):
+            declared.add(int(layer.input_dim))
+    if len(declared) != 1:
+        raise GenerationError("cannot tell how many classes this conditional generator has "
+                              f"(its conditioning layers declare {sorted(declared) or 'none'}); pass --class")
+    return declared.pop()
 
 
 # --- Sheets -------------------------------------------------------------------------------------

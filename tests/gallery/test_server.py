@@ -36,6 +36,15 @@ def test_health_and_the_static_site(client):
     page = client.get("/styled/room-red-sky.html")
     assert page.status_code == 200 and "Paint a new one" in page.text
     assert client.get("/").status_code == 200
+    # A wing's folder without its slash is redirected (its pages' relative links need it) ...
+    moved = client.get("/styled", follow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["location"] == "/styled/"
+    assert "In between" in client.get("/styled/").text
+    # ... and an unchanged file is answered 304 to a browser that has it.
+    thumbnail = client.get("/styled/paintings/red-sky/seed000000-psi0.70.webp")
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
+    again = client.get("/styled/paintings/red-sky/seed000000-psi0.70.webp", headers={"If-None-Match": thumbnail.headers["etag"]})
+    assert again.status_code == 304 and not again.content
 
 
 def test_paint_matches_the_gallery_and_is_cached(client, app, built_site):
