@@ -82,7 +82,8 @@ def _check_wall_and_lightbox(driver):
     assert driver.execute_script("return location.hash") == "#seed000001-psi0.70"  # the permalink
     driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     _wait(driver, lambda d: dialog.get_attribute("open") is None)
-    assert driver.switch_to.active_element.get_attribute("data-key") == "seed000001-psi0.70"  # focus back on the wall
+    # Focus goes back to the painting last shown on the wall.
+    _wait(driver, lambda d: d.switch_to.active_element.get_attribute("data-key") == "seed000001-psi0.70", timeout=10)
 
 
 def test_the_gallery_from_the_live_server(browser, server):

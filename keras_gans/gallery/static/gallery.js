@@ -45,7 +45,10 @@
     dialog.addEventListener("click", function (event) { if (event.target === dialog) close(); });
     dialog.addEventListener("close", function () {
       if (window.history && history.replaceState) history.replaceState(null, "", location.pathname + location.search);
-      if (current >= 0) links[current].focus();  // back to where the visitor was on the wall
+      // Back to where the visitor is on the wall: after the dialog's own focus restoration,
+      // which would return to the painting that opened it, not the one last shown.
+      var shown = current;
+      if (shown >= 0) setTimeout(function () { links[shown].focus(); }, 0);
     });
     function openFromHash() {  // a permalink, on arrival or when followed within the page
       var wanted = decodeURIComponent(location.hash.replace(/^#/, ""));
