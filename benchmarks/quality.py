@@ -197,13 +197,14 @@ def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str
 
 # --- Training and evaluating ----------------------------------------------------------------------
 
-def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None) -> dict:
+def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None,
+                       preset: str | None = None) -> dict:
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
     settings = RunSettings(
-        out=str(run_dir), data=data_arg, kimg=kimg, seed=args.seed,
+        out=str(run_dir), data=data_arg, kimg=kimg, seed=args.seed, preset=preset,
         checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
     )
     callback = MetricsCallback(
@@ -390,8 +391,12 @@ def main(argv=None):
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
         "runs": {},
     }
-    for label, _, _ in specs:
-        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label])
+    from keras_gans.config import DEFAULT_PRESETS
+
+    for label, kind, value in specs:
+        preset = value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
+        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
+                                                    preset=preset)
         write_json_atomic(out / "quality.json", results)
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)

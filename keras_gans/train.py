@@ -11,7 +11,7 @@ import sys
 import typing
 from pathlib import Path
 
-from keras_gans.config import DEFAULT_PRESET, AugmentChoice  # noqa: E402  (light: no TensorFlow import)
+from keras_gans.config import DEFAULT_PRESET, AugmentChoice  # noqa: E402
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 
@@ -89,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def starting_preset(args) -> str | None:
+    """The preset the configuration starts from: --preset, the default preset of --model, or the
+    default run's."""
+    from keras_gans.config import DEFAULT_PRESETS
+
+    if args.preset:
+        return args.preset
+    if args.model:
+        return DEFAULT_PRESETS.get(args.model)
+    return DEFAULT_PRESET
+
+
 def resolve_config(args):
     """(config, explicit) from preset/model, config file and flags; explicit = any model setting given."""
     from keras_gans.config import (
@@ -163,6 +175,7 @@ def main(argv=None) -> int:
         if args.kimg is not None and args.kimg <= 0:
             raise ConfigError("--kimg must be positive")
         settings = RunSettings(
+            preset=starting_preset(args),
             out=args.out,
             data=args.data,
             kimg=args.kimg if args.kimg is not None else DEFAULT_KIMG,

@@ -30,6 +30,7 @@ class RunInfo:
     model: str
     config: dict
     data: str | None
+    preset: str | None
     class_names: list[str]
     kimg: float | None
     steps: int | None
@@ -80,6 +81,7 @@ def read_run(path: str | Path, name: str | None = None) -> RunInfo:
         model=str(saved["model"]),
         config=saved["config"],
         data=run_settings.get("data"),
+        preset=run_settings.get("preset"),
         class_names=[str(c) for c in classes],
         kimg=kimg,
         steps=steps,

@@ -60,6 +60,9 @@ class RunSettings:
     # divergence_lr_factor, at most max_divergences times per invocation, then stop.
     max_divergences: int = 3
     divergence_lr_factor: float = 0.5
+    # The preset the model settings started from (before any --config or flags), recorded in
+    # config.json for people and the gallery's about page; training never reads it.
+    preset: str | None = None
 
 
 def saved_run_config(out: Path):

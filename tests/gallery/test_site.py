@@ -58,6 +58,7 @@ def test_rooms_walls_and_about_pages(built_site):
     assert "dcgan" in about_plain and "no mapping network" in about_plain and "16 images" in about_plain
     about = (styled / "about.html").read_text()
     assert "stylegan" in about and "kimg" in about and "conditional on 2 classes" in about
+    assert "starting from the preset stylegan-cpu-64" in about  # what --model stylegan started from
 
 
 def test_every_page_links_only_to_files_that_exist_and_embeds_what_it_shows(built_site):
