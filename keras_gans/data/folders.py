@@ -92,11 +92,15 @@ def class_of(path: Path, root: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _fingerprint(paths: list[Path], resolution: int, channels: int, crop: str) -> str:
-    digest = hashlib.sha256(f"v{CACHE_VERSION}|{resolution}|{channels}|{crop}".encode())
+def files_fingerprint(paths, root: Path | None = None, **settings) -> str:
+    """The one cache key for "these files, unchanged, read with these settings" (the decoded
+    dataset cache, the real-feature cache): every file's path (relative to ``root`` when given),
+    size and modification time, and the settings."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in paths:
         stat = path.stat()
-        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        name = path.relative_to(root).as_posix() if root is not None else str(path)
+        digest.update(f"{name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:24]
 
 
@@ -132,7 +136,7 @@ def load_image_folder(
             f"no images found in {root} (looked for {', '.join(e.lstrip('.') for e in ('.jpg', '.png', '.webp', '.bmp', '.gif'))}, recursively)"
         )
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    key = _fingerprint(paths, resolution, channels, crop)
+    key = files_fingerprint(paths, version=CACHE_VERSION, resolution=resolution, channels=channels, crop=crop)
     array_path, meta_path = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
     if use_cache and array_path.exists() and meta_path.exists():
         try:

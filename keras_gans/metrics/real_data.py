@@ -13,8 +13,6 @@ go to a temporary file that is then renamed, so an interrupted run never leaves 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,16 +112,10 @@ def cache_root() -> Path:
 
 
 def _cache_key(folder: ImageFolder, paths: list[Path], extractor: str, resolution: int) -> str:
-    entries = []
-    for path in paths:
-        stat = path.stat()
-        entries.append([path.relative_to(folder.root).as_posix(), stat.st_size, stat.st_mtime_ns])
-    payload = json.dumps(
-        {"version": CACHE_VERSION, "files": entries, "extractor": extractor, "resolution": resolution,
-         "classes": folder.class_names, "crop": "center"},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+    from keras_gans.data.folders import files_fingerprint
+
+    return files_fingerprint(paths, root=folder.root, version=CACHE_VERSION, extractor=extractor,
+                             resolution=resolution, classes=folder.class_names, crop="center")
 
 
 def select_paths(folder: ImageFolder, max_images: int | None, seed: int = 0) -> np.ndarray:
