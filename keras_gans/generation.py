@@ -41,12 +41,11 @@ def style_parts(generator):
 
 
 def seed_noise(generator, seed: int) -> None:
-    """Reseed every NoiseInjection layer (including nested ones) deterministically from ``seed``."""
-    from keras_gans.layers import NoiseInjection
-
+    """Reseed every layer that draws noise (NoiseInjection, NoiseImage; nested ones too)
+    deterministically from ``seed``."""
     index = 0
     for layer in _all_layers(generator):
-        if isinstance(layer, NoiseInjection):
+        if _draws_noise(layer):
             state = layer.seed_generator.state
             state.assign(np.asarray([seed % (2**31), index + 1]).astype(state.dtype))
             index += 1
@@ -130,10 +129,14 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
         set_truncation(generator, 1.0)
 
 
-def has_noise_inputs(generator) -> bool:
-    from keras_gans.layers import NoiseInjection
+def _draws_noise(layer) -> bool:
+    from keras_gans.layers import NoiseImage, NoiseInjection
 
-    return any(isinstance(layer, NoiseInjection) for layer in _all_layers(generator))
+    return isinstance(layer, (NoiseInjection, NoiseImage))
+
+
+def has_noise_inputs(generator) -> bool:
+    return any(_draws_noise(layer) for layer in _all_layers(generator))
 
 
 def generate_by_seed(generator, seeds, truncation_psi: float = 1.0, labels=None, batch_size: int = 32) -> np.ndarray:

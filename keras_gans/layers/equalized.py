@@ -25,6 +25,14 @@ def _weight_scales(fan_in: int, gain: float, lr_multiplier: float, equalized: bo
     return he_std / lr_multiplier, lr_multiplier
 
 
+def _scaled(weight, scale: float):
+    """``weight * scale``, without the multiply (forward and backward) when the scale is 1: plain
+    layers (``equalized=False`` without a multiplier) then run as stock Keras layers do."""
+    if scale == 1.0:
+        return weight
+    return weight * ops.cast(scale, weight.dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_gans")
 class EqualizedDense(keras.layers.Layer):
     def __init__(
@@ -61,9 +69,9 @@ class EqualizedDense(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        outputs = ops.matmul(inputs, self.kernel * ops.cast(self.runtime_scale, self.kernel.dtype))
+        outputs = ops.matmul(inputs, _scaled(self.kernel, self.runtime_scale))
         if self.use_bias:
-            outputs = outputs + self.bias * ops.cast(self.lr_multiplier, self.bias.dtype)
+            outputs = outputs + _scaled(self.bias, self.lr_multiplier)
         return outputs
 
     def compute_output_shape(self, input_shape):
@@ -116,10 +124,9 @@ class EqualizedConv2D(keras.layers.Layer):
             self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
     def call(self, inputs):
-        kernel = self.kernel * ops.cast(self.runtime_scale, self.kernel.dtype)
-        outputs = ops.conv(inputs, kernel, strides=1, padding="same")
+        outputs = ops.conv(inputs, _scaled(self.kernel, self.runtime_scale), strides=1, padding="same")
         if self.use_bias:
-            outputs = outputs + self.bias * ops.cast(self.lr_multiplier, self.bias.dtype)
+            outputs = outputs + _scaled(self.bias, self.lr_multiplier)
         return outputs
 
     def compute_output_shape(self, input_shape):

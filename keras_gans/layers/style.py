@@ -18,29 +18,68 @@ class ConstantInput(keras.layers.Layer):
     """The learned constant the synthesis network starts from, repeated over the batch.
 
     Its input is only used for its batch size (any tensor whose first axis is the batch).
+    ``from_dense=True`` is the article's form: Dense(size * size * channels) applied to the
+    number 1 (kernel initialised to ones, bias to zeros) and reshaped. The output is kernel +
+    bias, the same constant with twice the parameters, each receiving the same gradient, so
+    it moves twice as fast under SGD as the plain constant does.
     """
 
-    def __init__(self, channels: int, size: int = 4, **kwargs):
+    def __init__(self, channels: int, size: int = 4, from_dense: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.channels = channels
         self.size = size
+        self.from_dense = from_dense
 
     def build(self, input_shape):
-        self.constant = self.add_weight(
-            name="constant",
-            shape=(1, self.size, self.size, self.channels),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
-        )
+        units = self.size * self.size * self.channels
+        if self.from_dense:
+            self.kernel = self.add_weight(name="kernel", shape=(1, units), initializer="ones")
+            self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
+        else:
+            self.constant = self.add_weight(
+                name="constant",
+                shape=(1, self.size, self.size, self.channels),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
+            )
 
     def call(self, inputs):
         batch = ops.shape(inputs)[0]
-        return ops.tile(ops.cast(self.constant, self.compute_dtype), (batch, 1, 1, 1))
+        if self.from_dense:
+            constant = ops.reshape(self.kernel + self.bias, (1, self.size, self.size, self.channels))
+        else:
+            constant = self.constant
+        return ops.tile(ops.cast(constant, self.compute_dtype), (batch, 1, 1, 1))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, self.channels)
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "size": self.size}
+        return {**super().get_config(), "channels": self.channels, "size": self.size, "from_dense": self.from_dense}
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class NoiseImage(keras.layers.Layer):
+    """One uniform [0, 1) noise image of ``size`` x ``size`` x 1 per sample, drawn inside the layer
+    (the article's noise input: its generator crops this one image, centred, for every
+    resolution and adds each crop through a 1x1 convolution). Its input only gives the batch
+    size. Like :class:`NoiseInjection` it draws from its own seed generator, which
+    :func:`keras_gans.generation.seed_noise` reseeds for reproducible samples."""
+
+    def __init__(self, size: int, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        batch = ops.shape(inputs)[0]
+        return keras.random.uniform((batch, self.size, self.size, 1), seed=self.seed_generator, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")

@@ -27,6 +27,7 @@ from keras_gans.layers import (
     EqualizedDense,
     MinibatchStdDev,
     ModulatedConv2D,
+    NoiseImage,
     NoiseInjection,
     PixelNorm,
     SelectLatent,
@@ -50,11 +51,32 @@ class StyleGANConfig(GANConfig):
     width_base: int = 8192
     width_max: int = 512
     initial_block: bool = True  # the paper's 4x4 conv layer before the first doubling
+    # The 4x4 block's first layer: the constant itself, styled (StyleGAN), or a 3x3 conv of it
+    # (the article's g_block without upsampling).
+    initial_block_conv: bool = False
+    # "learned": a learned 4x4 constant (StyleGAN); "dense": Dense(4*4*C) of the number 1 (the article).
+    constant_input: Literal["learned", "dense"] = "learned"
+    # One style vector for both convolutions of a block (the article) instead of one per conv.
+    one_style_per_block: bool = False
+    # "gaussian": per-layer Gaussian noise with a per-channel strength (StyleGAN); "cropped-uniform":
+    # one uniform noise image per sample, centre-cropped for each resolution and added through a
+    # 1x1 convolution (the article's).
+    noise_source: Literal["gaussian", "cropped-uniform"] = "gaussian"
+    # AdaIN's scale and bias: "fused" is one affine of w, scale starting at 1 (StyleGAN);
+    # "separate" is the article's two Dense layers, the scale's bias starting at 0, the offset's at 1.
+    adain_affine: Literal["fused", "separate"] = "fused"
+    # "linear" images (StyleGAN) or 2 * sigmoid - 1 (the article's sigmoid, mapped to [-1, 1]).
+    output_activation: Literal["linear", "sigmoid"] = "linear"
+    # Mapping network: PixelNorm of z first (StyleGAN; the article feeds z as drawn), and a
+    # LeakyReLU after its last layer (StyleGAN; the article ends in a linear layer).
+    mapping_normalize_z: bool = True
+    mapping_final_activation: bool = True
     # Discriminator widths, one residual block per halving from the full resolution down to 4x4.
     discriminator_widths: tuple[int, ...] = ()
     # Where each discriminator block halves the resolution: after both convolutions ("end") or
     # between them ("middle", a quarter of the second convolution's cost).
     discriminator_downsample: Literal["end", "middle"] = "end"
+    discriminator_skip: bool = True  # a pooled 1x1 skip around every block (residual); the article has none
     discriminator_dense_units: int = 0  # the article's Dense(128) before the score; 0: none
     discriminator_dropout: float = 0.0
     minibatch_std_group: int = 0  # 0: no minibatch standard deviation layer
@@ -81,8 +103,16 @@ class StyleGANConfig(GANConfig):
         return int(math.log2(self.resolution)) - 2
 
     @property
+    def num_blocks(self) -> int:
+        return self.num_doublings + (1 if self.initial_block else 0)
+
+    @property
     def num_style_layers(self) -> int:
-        return 2 * self.num_doublings + (2 if self.initial_block else 0)
+        return self.num_blocks * (1 if self.one_style_per_block else 2)
+
+    def style_index(self, block: int, half: int) -> int:
+        """The style vector the ``half``-th (0 or 1) convolution of the ``block``-th block reads."""
+        return block if self.one_style_per_block else 2 * block + half
 
 
 def validate(config: StyleGANConfig) -> None:
@@ -103,6 +133,10 @@ def validate(config: StyleGANConfig) -> None:
             f"discriminator_widths needs {config.num_doublings} entries at {resolution}x{resolution}, "
             f"got {len(config.discriminator_widths)}"
         )
+    if config.style_block == "modulated" and config.adain_affine != "fused":
+        raise ValueError("adain_affine='separate' shapes AdaIN; it has no meaning with style_block='modulated'")
+    if config.initial_block_conv and not config.initial_block:
+        raise ValueError("initial_block_conv=true needs initial_block=true (it shapes the 4x4 block)")
 
 
 def width_at(config: StyleGANConfig, resolution: int) -> int:
@@ -127,7 +161,7 @@ def discriminator_widths(config: StyleGANConfig) -> list[int]:
 
 def build_mapping(config: StyleGANConfig) -> keras.Model:
     z = keras.Input((config.latent_dim,), name="z")
-    inputs, x = [z], PixelNorm(name="normalize_z")(z)
+    inputs, x = [z], (PixelNorm(name="normalize_z")(z) if config.mapping_normalize_z else z)
     if config.conditional:
         label = keras.Input((), dtype="int32", name="label")
         inputs.append(label)
@@ -140,32 +174,60 @@ def build_mapping(config: StyleGANConfig) -> keras.Model:
             equalized=config.equalized_lr,
             name=f"mapping_dense_{index}",
         )(x)
-        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"mapping_lrelu_{index}")(x)
+        if index < config.mapping_layers - 1 or config.mapping_final_activation:
+            x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"mapping_lrelu_{index}")(x)
     return keras.Model(inputs if config.conditional else z, x, name="mapping")
 
 
 # --- Synthesis network: ws -> image ---------------------------------------------------------------
 
-def styled_conv(x, ws, style_index, filters, config, name):
-    """3x3 conv, per-pixel noise, style, LeakyReLU (one half of a g_block); returns (x, its w)."""
+def noise_crops(ws, config: StyleGANConfig) -> dict[int, object]:
+    """The article's noise: one uniform image per sample, centre-cropped to every resolution
+    ({resolution: crop}); empty for StyleGAN's per-layer noise."""
+    if not config.noise_inputs or config.noise_source != "cropped-uniform":
+        return {}
+    crops = {config.resolution: NoiseImage(config.resolution, name="noise_image")(ws)}
+    size = config.resolution
+    while size > 4:
+        size //= 2
+        crops[size] = keras.layers.Cropping2D(size // 2, name=f"noise_crop_{size}")(crops[2 * size])
+    return crops
+
+
+def add_noise(x, filters, config, name, crop):
+    if not config.noise_inputs:
+        return x
+    if crop is None:
+        return NoiseInjection(name=f"{name}_noise")(x)
+    # The article's noise branch: a 1x1 convolution of the crop, starting at zero.
+    noise = keras.layers.Conv2D(filters, 1, kernel_initializer="zeros", name=f"{name}_noise")(crop)
+    return keras.layers.Add(name=f"{name}_add_noise")([x, noise])
+
+
+def styled_conv(x, ws, style_index, filters, config, name, crop=None):
+    """3x3 conv, noise, style, LeakyReLU (one half of a g_block); returns (x, its w)."""
     w = SelectLatent(style_index, name=f"{name}_w")(ws)
     if config.style_block == "modulated":
         # The style scales the conv's input channels; bias 1 starts every scale at one.
         style = EqualizedDense(x.shape[-1], gain=1.0, bias_initial_value=1.0, name=f"{name}_style")(w)
         x = ModulatedConv2D(filters, 3, gain=math.sqrt(2.0), name=f"{name}_conv")([x, style])
-        if config.noise_inputs:
-            x = NoiseInjection(name=f"{name}_noise")(x)
+        x = add_noise(x, filters, config, name, crop)
         return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x), w
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv")(x)
-    return styled_activation(x, w, filters, config, name), w
+    return styled_activation(x, w, filters, config, name, crop), w
 
 
-def styled_activation(x, w, filters, config, name):
-    if config.noise_inputs:
-        x = NoiseInjection(name=f"{name}_noise")(x)
-    # One affine of w gives the AdaIN scale (around 1) and bias: one matmul instead of two.
-    style = EqualizedDense(2 * filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style")(w)
-    x = AdaIN(scale_offset=1.0, name=f"{name}_adain")([x, style])
+def styled_activation(x, w, filters, config, name, crop=None):
+    x = add_noise(x, filters, config, name, crop)
+    if config.adain_affine == "separate":
+        # The article's two affines: the scale's bias starts at 0 and the offset's at 1.
+        scale = EqualizedDense(filters, equalized=config.equalized_lr, name=f"{name}_scale")(w)
+        offset = EqualizedDense(filters, bias_initial_value=1.0, equalized=config.equalized_lr, name=f"{name}_offset")(w)
+        x = AdaIN(name=f"{name}_adain")([x, scale, offset])
+    else:
+        # One affine of w gives the AdaIN scale (around 1) and bias: one matmul instead of two.
+        style = EqualizedDense(2 * filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style")(w)
+        x = AdaIN(scale_offset=1.0, name=f"{name}_adain")([x, style])
     return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
 
 
@@ -176,31 +238,35 @@ def to_rgb(x, w, config, name):
     return EqualizedConv2D(config.channels, 1, gain=1.0, equalized=config.equalized_lr, name=name)(x)
 
 
-def g_block(x, ws, first_style, filters, config, name):
-    x = keras.layers.UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
-    x, _ = styled_conv(x, ws, first_style, filters, config, f"{name}a")
-    return styled_conv(x, ws, first_style + 1, filters, config, f"{name}b")
+def g_block(x, ws, block, filters, config, name, crop=None, upsample=True):
+    if upsample:
+        x = keras.layers.UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
+    x, _ = styled_conv(x, ws, config.style_index(block, 0), filters, config, f"{name}a", crop)
+    return styled_conv(x, ws, config.style_index(block, 1), filters, config, f"{name}b", crop)
 
 
 def build_synthesis(config: StyleGANConfig) -> keras.Model:
     ws = keras.Input((config.num_style_layers, config.style_dim), name="ws")
     constant_channels, widths = synthesis_widths(config)
-    x = ConstantInput(constant_channels, name="constant")(ws)
+    crops = noise_crops(ws, config)
+    x = ConstantInput(constant_channels, from_dense=config.constant_input == "dense", name="constant")(ws)
     skip = config.generator_output == "skip"
-    style, image, w = 0, None, None
+    block, image, w = 0, None, None
     if config.initial_block:
-        if config.style_block == "modulated":
-            x, _ = styled_conv(x, ws, 0, constant_channels, config, "block4a")
-        else:
-            x = styled_activation(x, SelectLatent(0, name="block4a_w")(ws), constant_channels, config, "block4a")
-        x, w = styled_conv(x, ws, 1, constant_channels, config, "block4b")
-        style = 2
+        # A modulated convolution cannot style the constant without convolving it.
+        if config.initial_block_conv or config.style_block == "modulated":
+            x, w = g_block(x, ws, 0, constant_channels, config, "block4", crops.get(4), upsample=False)
+        else:  # StyleGAN: the constant is styled directly, then one conv
+            first = SelectLatent(config.style_index(0, 0), name="block4a_w")(ws)
+            x = styled_activation(x, first, constant_channels, config, "block4a", crops.get(4))
+            x, w = styled_conv(x, ws, config.style_index(0, 1), constant_channels, config, "block4b", crops.get(4))
+        block = 1
         if skip:
             image = to_rgb(x, w, config, "to_rgb_4")
     for index, filters in enumerate(widths):
         size = 4 * 2 ** (index + 1)
-        x, w = g_block(x, ws, style, filters, config, f"block{size}")
-        style += 2
+        x, w = g_block(x, ws, block, filters, config, f"block{size}", crops.get(size))
+        block += 1
         if skip:
             rgb = to_rgb(x, w, config, f"to_rgb_{size}")
             if image is not None:
@@ -209,6 +275,9 @@ def build_synthesis(config: StyleGANConfig) -> keras.Model:
             image = rgb
     if not skip:
         image = to_rgb(x, w, config, "to_rgb")
+    if config.output_activation == "sigmoid":
+        image = keras.layers.Activation("sigmoid", name="sigmoid")(image)
+        image = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(image)
     image = keras.layers.Activation("linear", dtype="float32", name="image")(image)
     return keras.Model(ws, image, name="synthesis")
 
@@ -230,15 +299,17 @@ def build_generator(config: StyleGANConfig) -> keras.Model:
 # --- Discriminator: residual downsampling blocks, dense score -------------------------------------
 
 def d_block(x, filters, config, name):
-    """Two 3x3 convolutions and a 2x average pool, with a pooled 1x1 skip added to the output.
+    """Two 3x3 convolutions and a 2x average pool, with a pooled 1x1 skip added to the output
+    (``discriminator_skip``; the article's d_block has none).
 
     discriminator_downsample="end" pools after both convolutions (StyleGAN's residual block);
     "middle" pools between them, so the second runs at half resolution for a quarter of its cost,
     as in the article's d_block and StyleGAN2's downsampling convolution. The skip pools before
     its 1x1 convolution: both are linear, so the order changes nothing but the cost.
     """
-    residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
-    residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(residual)
+    if config.discriminator_skip:
+        residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
+        residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(residual)
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv0")(x)
     x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu0")(x)
     if config.discriminator_downsample == "middle":
@@ -247,6 +318,8 @@ def d_block(x, filters, config, name):
     x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu1")(x)
     if config.discriminator_downsample == "end":
         x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
+    if not config.discriminator_skip:
+        return x
     return keras.layers.Add(name=f"{name}_add")([x, residual])
 
 
@@ -287,7 +360,11 @@ register_model("stylegan", StyleGANConfig, build_generator, build_discriminator,
 # --- Presets ----------------------------------------------------------------------------------------
 
 def article_preset(resolution: int = 256) -> StyleGANConfig:
-    """The article's network and training recipe, at any power-of-two resolution."""
+    """The article's network and training recipe, at any power-of-two resolution, layer for layer
+    (tests/models/test_stylegan.py holds the article's layer table at 64x64). Three differences,
+    all deliberate (docs/models.md): 8 mapping layers where the article has 4, RGB out of
+    2 * sigmoid - 1 where the article's sigmoid paints YCbCr in [0, 1], and the noise image
+    drawn inside the generator (a NoiseImage layer) rather than fed as an input."""
     doublings = int(math.log2(resolution)) - 2
     return StyleGANConfig(
         resolution=resolution,
@@ -295,14 +372,26 @@ def article_preset(resolution: int = 256) -> StyleGANConfig:
         style_dim=512,
         mapping_layers=8,
         mapping_lr_multiplier=0.1,
+        mapping_normalize_z=False,
+        mapping_final_activation=False,
+        # A 4x4 block of width R (two styled 3x3 convs) on Dense(4*4*R) of the number 1.
         constant_channels=resolution,
+        constant_input="dense",
+        initial_block=True,
+        initial_block_conv=True,
         synthesis_widths=ARTICLE_WIDTHS[-doublings:],
-        initial_block=False,
+        one_style_per_block=True,
+        noise_source="cropped-uniform",
+        adain_affine="separate",
+        output_activation="sigmoid",
+        # d_block: conv3x3 -> LeakyReLU -> AveragePooling -> conv3x3 -> LeakyReLU, no skip.
         discriminator_widths=ARTICLE_DISCRIMINATOR_WIDTHS[:doublings],
+        discriminator_downsample="middle",
+        discriminator_skip=False,
         discriminator_dense_units=128,
         discriminator_dropout=0.2,
         equalized_lr=False,
-        leaky_relu_slope=0.2,
+        leaky_relu_slope=0.01,
         batch_size=4,
         loss="least-squares",
         r1_weight=50.0,

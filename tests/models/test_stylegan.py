@@ -32,6 +32,86 @@ def test_article_preset_widths(resolution, constant, widths, d_widths):
     assert config.r1_weight == 50 and config.r1_interval == 1 and config.style_mixing_prob == 0.4
 
 
+# The article's networks at 64x64 (../shared/anchors/stylegan-keras, printed from its tf_keras
+# models): every layer with weights as (kind, output shape without the batch, parameters).
+ARTICLE_STYLE_CONV_64 = [  # per g_block: (resolution, input channels, width), two convs each
+    (4, 64, 64), (8, 64, 128), (16, 128, 64), (32, 64, 32), (64, 32, 16),
+]
+ARTICLE_DISCRIMINATOR_64 = [
+    ("Conv2D", (64, 64, 16), 448), ("LeakyReLU",), ("AveragePooling2D",), ("Conv2D", (32, 32, 16), 2320), ("LeakyReLU",),
+    ("Conv2D", (32, 32, 32), 4640), ("LeakyReLU",), ("AveragePooling2D",), ("Conv2D", (16, 16, 32), 9248), ("LeakyReLU",),
+    ("Conv2D", (16, 16, 64), 18496), ("LeakyReLU",), ("AveragePooling2D",), ("Conv2D", (8, 8, 64), 36928), ("LeakyReLU",),
+    ("Conv2D", (8, 8, 128), 73856), ("LeakyReLU",), ("AveragePooling2D",), ("Conv2D", (4, 4, 128), 147584), ("LeakyReLU",),
+    ("Flatten",), ("Dense", (128,), 262272), ("LeakyReLU",), ("Dropout",), ("Dense", (1,), 129),
+]
+ARTICLE_GENERATOR_PARAMS_64, ARTICLE_DISCRIMINATOR_PARAMS_64 = 1_067_795, 555_921
+ARTICLE_MAPPING_DENSE = ("Dense", (512,), 262_656)  # x4 in the article, x8 here
+
+
+def article_generator_layers_64():
+    layers = [("Dense", (1024,), 2048)]  # Dense(4*4*64) of the constant 1
+    for resolution, channels_in, width in ARTICLE_STYLE_CONV_64:
+        for conv_in in (channels_in, width):
+            layers += [
+                ("Conv2D", (resolution, resolution, width), 9 * conv_in * width + width),  # 3x3 conv
+                ("Conv2D", (resolution, resolution, width), 2 * width),  # 1x1 conv of the noise crop
+                ("Dense", (width,), 513 * width),  # AdaIN offset (bias initialised to ones)
+                ("Dense", (width,), 513 * width),  # AdaIN scale
+            ]
+    return layers + [("Conv2D", (64, 64, 3), 51)]  # toRGB (sigmoid)
+
+
+def _kind(layer):
+    name = type(layer).__name__
+    return {"EqualizedConv2D": "Conv2D", "EqualizedDense": "Dense", "ConstantInput": "Dense"}.get(name, name)
+
+
+def _described(layer):
+    if not layer.count_params():
+        return (_kind(layer),)
+    shape = tuple(layer.output.shape[1:])
+    if type(layer).__name__ == "ConstantInput":
+        shape = (int(np.prod(shape)),)  # the article reshapes its Dense output afterwards
+    return (_kind(layer), shape, layer.count_params())
+
+
+def test_article_preset_matches_the_articles_networks_layer_for_layer():
+    config = article_preset(64)
+    generator, discriminator = build_generator(config), build_discriminator(config)
+    synthesis, mapping = generator.get_layer("synthesis"), generator.get_layer("mapping")
+    ours = [_described(layer) for layer in synthesis.layers if layer.count_params()]
+    article = article_generator_layers_64()
+    assert sorted(ours) == sorted(article)
+    assert synthesis.count_params() == sum(entry[2] for entry in article) == ARTICLE_GENERATOR_PARAMS_64
+    # The discriminator is a chain: the same layers in the same order.
+    assert [_described(layer) for layer in discriminator.layers[1:-1]] == ARTICLE_DISCRIMINATOR_64
+    assert discriminator.count_params() == ARTICLE_DISCRIMINATOR_PARAMS_64
+    # The mapping network: the article's Dense(512) layers, 8 instead of 4, linear at the end.
+    dense = [_described(layer) for layer in mapping.layers if layer.count_params()]
+    assert dense == [ARTICLE_MAPPING_DENSE] * 8
+    assert type(mapping.layers[-1]).__name__ == "EqualizedDense"
+    # LeakyReLU(0.01) everywhere, no skip in D, one style per block, one noise image per sample.
+    slopes = {round(float(layer.negative_slope), 4) for model in (mapping, synthesis, discriminator)
+              for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)}
+    assert slopes == {0.01}
+    assert config.num_style_layers == 5
+    assert [type(layer).__name__ for layer in synthesis.layers].count("NoiseImage") == 1
+    images = generator(np.random.RandomState(0).randn(2, 512).astype("float32"))
+    assert float(np.min(images)) >= -1.0 and float(np.max(images)) <= 1.0  # 2 * sigmoid - 1
+
+
+def test_article_generator_round_trips_in_safe_mode_with_its_noise_image(tmp_path):
+    generator = build_generator(article_preset(16))
+    for layer in generator.get_layer("synthesis").layers:  # make the noise branch matter
+        if isinstance(layer, keras.layers.Conv2D) and layer.name.endswith("_noise"):
+            layer.kernel.assign(np.full(layer.kernel.shape, 0.5, "float32"))
+    path = tmp_path / "generator.keras"
+    generator.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(generate_images(generator, 3, seed=4), generate_images(loaded, 3, seed=4))
+    assert not np.array_equal(generate_images(loaded, 3, seed=4), generate_images(loaded, 3, seed=5))
+
+
 def test_article_discriminator_ends_in_dense_128_dropout_dense_1():
     discriminator = build_discriminator(article_preset(16))
     names = [layer.name for layer in discriminator.layers]
