@@ -40,10 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-ARTICLE_DIR = SHARED / "anchors" / "stylegan-keras"
-ARTICLE_BATCH = 4  # the article's code trains with batch 4
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from article_anchor import ARTICLE_BATCH, ARTICLE_DIR, REPO_ROOT, article_python  # noqa: E402
 # Diversity (MS-SSIM between generated pairs) beside KID and FID: at this level of quality
 # EfficientNet-Lite0's KID ranks a clean collapsed sheet above a varied one with artefacts.
 # "nn" is the memorization check: generated-to-training nearest-neighbour distances beside the
@@ -223,19 +221,6 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         "total_seconds": time.perf_counter() - started,
         "sheet": str(sheets[-1]) if sheets else None,
     }
-
-
-def article_python(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    setup = ARTICLE_DIR / "setup.sh"
-    if not setup.is_file():
-        raise SystemExit(f"--article needs the article's code at {ARTICLE_DIR} (../shared/anchors)")
-    print("setting up the article's venv (once) ...", flush=True)
-    result = subprocess.run(["bash", str(setup)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"the article's setup.sh failed:\n{result.stderr[-2000:]}")
-    return result.stdout.strip().splitlines()[-1]
 
 
 def train_article(args, python: str, data_folder: Path, resolution: int, real, out: Path) -> dict:
