@@ -3,9 +3,17 @@
 Logits are the raw discriminator outputs of shape (batch, 1) or (batch,). Losses return scalars
 (means over the batch); penalties return one value per sample so that the engine decides the
 weighting and the schedule.
+
+The optional terms a configuration asks for (R1, lazy or not, WGAN-GP, DRAGAN, drift, AC-GAN's
+auxiliary loss, FastGAN's reconstruction loss) are small :class:`Term` objects built once from
+the configuration by :func:`discriminator_terms` and :func:`generator_terms`; the engine adds
+up their weighted values instead of branching on settings.
 """
 from __future__ import annotations
 
+from typing import Callable, Protocol
+
+import keras
 import tensorflow as tf
 
 from keras_gans.layers.gating import crop_quarter
@@ -172,3 +180,184 @@ def get_loss_pair(name: str):
         return LOSS_PAIRS[name]
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(sorted(LOSS_PAIRS))}") from None
+
+
+# --- Optional terms, built once from the configuration ------------------------------------------
+
+class DiscriminatorStep(Protocol):
+    """What one discriminator update knows, as the engine exposes it to the terms (images after
+    instance noise and before augmentation; logits and class logits of the augmented images)."""
+
+    real: tf.Tensor
+    fakes: tf.Tensor
+    labels: tf.Tensor
+    real_logits: tf.Tensor
+    fake_logits: tf.Tensor
+    real_classes: tf.Tensor | None
+    fake_classes: tf.Tensor | None
+    seed: keras.random.SeedGenerator
+
+    def real_gradients(self) -> tf.Tensor: ...  # grad_x of sum D(x) at the reals
+    def gradients_at(self, points) -> tf.Tensor: ...  # grad of sum D at any points
+    def reconstruction(self, distance) -> tf.Tensor: ...  # FastGAN's decoders against their targets
+
+
+class Term:
+    """An optional loss term: its name in the logs, its weight, and its value for one step.
+
+    ``interval`` > 1 makes it lazy (StyleGAN2, appendix B): the engine evaluates it every
+    ``interval`` discriminator steps, in a pass of its own, multiplied by ``interval``.
+    ``diagnostics`` are figures logged beside it (never differentiated)."""
+
+    name: str = ""
+    interval: int = 1
+    diagnostic_names: tuple[str, ...] = ()
+
+    def __init__(self, weight: float):
+        self.weight = float(weight)
+
+    @property
+    def lazy(self) -> bool:
+        return self.interval > 1
+
+    def value(self, step) -> tf.Tensor:
+        raise NotImplementedError
+
+    def diagnostics(self, step) -> dict[str, tf.Tensor]:
+        return {}
+
+    def __repr__(self) -> str:
+        lazy = f", every {self.interval} steps" if self.lazy else ""
+        return f"{type(self).__name__}(weight={self.weight:g}{lazy})"
+
+
+class R1Regularization(Term):
+    """gamma / 2 * E ||grad D(x)||^2 on reals (Mescheder et al. 2018, eq. 9); lazy every
+    ``interval`` steps as in StyleGAN2. ``weight`` is gamma / 2 (the config's r1_weight)."""
+
+    name = "r1_penalty"
+
+    def __init__(self, weight: float, interval: int = 1):
+        super().__init__(weight)
+        self.interval = int(interval)
+
+    def value(self, step):
+        return tf.reduce_mean(r1_penalty(step.real_gradients()))
+
+
+def wgan_gp_points(real, fakes, seed):
+    """Random interpolates x_hat = x + eps (G(z) - x), one eps ~ U[0, 1] per sample, where
+    WGAN-GP evaluates its penalty (Gulrajani et al. 2017, alg. 1)."""
+    epsilon = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), seed=seed, dtype=real.dtype)
+    return real + epsilon * (tf.cast(fakes, real.dtype) - real)
+
+
+def dragan_points(real, seed):
+    """Perturbed reals x + 0.5 * std(x) * U[0, 1), where DRAGAN evaluates its penalty
+    (Kodali et al. 2017, sec. 4 and their reference code)."""
+    _, variance = tf.nn.moments(real, axes=[0, 1, 2, 3])
+    noise = keras.random.uniform(tf.shape(real), seed=seed, dtype=real.dtype)
+    return real + 0.5 * tf.sqrt(variance) * noise
+
+
+class WGANGPPenalty(Term):
+    """(||grad D(x_hat)|| - 1)^2 on random interpolates of reals and fakes (Gulrajani et al. 2017)."""
+
+    name = "gradient_penalty"
+
+    def value(self, step):
+        return tf.reduce_mean(wgan_gp_penalty(step.gradients_at(wgan_gp_points(step.real, step.fakes, step.seed))))
+
+
+class DRAGANPenalty(Term):
+    """(||grad D(x + delta)|| - 1)^2 around perturbed reals (Kodali et al. 2017)."""
+
+    name = "gradient_penalty"
+
+    def value(self, step):
+        return tf.reduce_mean(dragan_penalty(step.gradients_at(dragan_points(step.real, step.seed))))
+
+
+class DriftPenalty(Term):
+    """eps_drift * E[D(x)^2] on reals (Karras et al. 2018, PGGAN, appendix A.1)."""
+
+    name = "drift_penalty"
+
+    def value(self, step):
+        return tf.reduce_mean(drift_penalty(step.real_logits))
+
+
+class AuxiliaryClassifierLoss(Term):
+    """AC-GAN's class term for D (Odena et al. 2017, eq. 2): D maximises L_C on reals and, with
+    ``fake_weight``, on fakes (0 trains its classifier on real images only)."""
+
+    name = "d_aux_loss"
+    diagnostic_names = ("aux_real_accuracy",)
+
+    def __init__(self, weight: float, fake_weight: float = 1.0):
+        super().__init__(weight)
+        self.fake_weight = float(fake_weight)
+
+    def value(self, step):
+        loss = auxiliary_classifier_loss(step.real_classes, step.labels)
+        if self.fake_weight:
+            loss += self.fake_weight * auxiliary_classifier_loss(step.fake_classes, step.labels)
+        return loss
+
+    def diagnostics(self, step):
+        return {"aux_real_accuracy": classification_accuracy(step.real_classes, step.labels)}
+
+
+class GeneratorAuxiliaryClassifierLoss(Term):
+    """AC-GAN's class term for G: G also maximises L_C, the log-likelihood of the requested class."""
+
+    name = "g_aux_loss"
+
+    def value(self, step):
+        return auxiliary_classifier_loss(step.fake_classes, step.labels)
+
+
+class ReconstructionLoss(Term):
+    """FastGAN's self-supervision of D (Liu et al. 2021, eq. 3) with the given per-sample
+    ``distance`` (see :func:`fastgan_reconstruction_loss`)."""
+
+    name = "reconstruction_loss"
+
+    def __init__(self, weight: float, distance: Callable):
+        super().__init__(weight)
+        self.distance = distance
+
+    def value(self, step):
+        return step.reconstruction(self.distance)
+
+
+GRADIENT_PENALTIES = {"wgan-gp": WGANGPPenalty, "dragan": DRAGANPenalty}
+
+
+def discriminator_terms(config, reconstruction_distance: Callable | None = None) -> list[Term]:
+    """The optional terms of D's loss that ``config`` (a GANConfig) asks for."""
+    terms: list[Term] = []
+    if config.r1_weight > 0:
+        terms.append(R1Regularization(config.r1_weight, config.r1_interval))
+    if config.gradient_penalty != "none":
+        if config.gradient_penalty not in GRADIENT_PENALTIES:
+            raise ValueError(
+                f"unknown gradient_penalty {config.gradient_penalty!r}; choose none, {', '.join(GRADIENT_PENALTIES)}"
+            )
+        terms.append(GRADIENT_PENALTIES[config.gradient_penalty](config.gradient_penalty_weight))
+    if config.drift_weight > 0:
+        terms.append(DriftPenalty(config.drift_weight))
+    if config.auxiliary_classifier_weight > 0:
+        terms.append(AuxiliaryClassifierLoss(config.auxiliary_classifier_weight, config.auxiliary_fake_weight))
+    if config.reconstruction_weight > 0:
+        if reconstruction_distance is None:
+            raise ValueError("reconstruction_weight > 0 needs a reconstruction distance")
+        terms.append(ReconstructionLoss(config.reconstruction_weight, reconstruction_distance))
+    return terms
+
+
+def generator_terms(config) -> list[Term]:
+    """The optional terms of G's loss that ``config`` asks for."""
+    if config.auxiliary_classifier_weight > 0:
+        return [GeneratorAuxiliaryClassifierLoss(config.auxiliary_classifier_weight)]
+    return []

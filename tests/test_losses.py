@@ -59,3 +59,58 @@ def test_gradient_penalties_and_drift():
 def test_unknown_loss_name_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown loss 'wat'"):
         losses.get_loss_pair("wat")
+
+
+# --- The optional terms, built once from a configuration ---------------------------------------------
+
+class _Step:
+    """A discriminator step of a linear D(x) = sum(x * weights), whose input gradient is known."""
+
+    def __init__(self, real, fakes, weights):
+        self.real, self.fakes, self.weights = tf.constant(real), tf.constant(fakes), tf.constant(weights)
+        self.labels = tf.constant([0, 2], tf.int32)
+        self.real_logits = tf.reduce_sum(self.real * self.weights, axis=[1, 2, 3])
+        self.real_classes = tf.constant([[5.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+        self.fake_classes = tf.constant([[0.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
+        import keras
+
+        self.seed = keras.random.SeedGenerator(0)
+
+    def gradients_at(self, points):
+        return tf.ones_like(points) * self.weights
+
+    def real_gradients(self):
+        return self.gradients_at(self.real)
+
+
+def test_terms_are_built_from_the_config_and_compute_their_papers_values():
+    from keras_gans.config import preset_config
+
+    weights = np.full((1, 2, 2, 3), 0.5, "float32")  # ||grad|| = sqrt(12 * 0.25) = sqrt(3)
+    step = _Step(np.ones((2, 2, 2, 3), "float32"), np.zeros((2, 2, 2, 3), "float32"), weights)
+
+    stylegan = losses.discriminator_terms(preset_config("stylegan-cpu-64"))
+    assert [type(t).__name__ for t in stylegan] == ["R1Regularization"]
+    assert stylegan[0].lazy and stylegan[0].interval == 4 and stylegan[0].weight == 0.025
+    assert float(stylegan[0].value(step)) == pytest.approx(3.0)
+
+    wgan = losses.discriminator_terms(preset_config("wgan-gp-64"))
+    assert [type(t).__name__ for t in wgan] == ["WGANGPPenalty"] and wgan[0].weight == 10
+    assert float(wgan[0].value(step)) == pytest.approx((np.sqrt(3.0) - 1) ** 2, rel=1e-5)
+    assert [type(t).__name__ for t in losses.discriminator_terms(preset_config("dragan-64"))] == ["DRAGANPenalty"]
+
+    pggan = losses.discriminator_terms(preset_config("pggan-256"))
+    assert [type(t).__name__ for t in pggan] == ["WGANGPPenalty", "DriftPenalty"]
+    assert float(pggan[1].value(step)) == pytest.approx(36.0)  # D(x) = 12 * 0.5 = 6 for both reals
+
+    acgan = preset_config("acgan-cifar-like")
+    (aux,) = losses.discriminator_terms(acgan)
+    expected = float(losses.auxiliary_classifier_loss(step.real_classes, step.labels)) + acgan.auxiliary_fake_weight * float(
+        losses.auxiliary_classifier_loss(step.fake_classes, step.labels))
+    assert float(aux.value(step)) == pytest.approx(expected, rel=1e-5)
+    assert float(aux.diagnostics(step)["aux_real_accuracy"]) == 1.0
+    assert [t.name for t in losses.generator_terms(acgan)] == ["g_aux_loss"]
+
+    assert losses.discriminator_terms(preset_config("dcgan-64")) == []
+    with pytest.raises(ValueError, match="needs a reconstruction distance"):
+        losses.discriminator_terms(preset_config("fastgan-64"))

@@ -147,14 +147,17 @@ class NonFiniteGuard(keras.callbacks.Callback):
     NaN or Inf. The trackers are running means, so one bad step among the execution's
     ``steps_per_execution`` makes them non-finite. The run then rolls back (training.run)."""
 
-    LOSSES = ("d_loss", "g_loss", "r1_penalty", "gradient_penalty", "reconstruction_loss")
-
     def __init__(self):
         super().__init__()
         self.tripped_at = None
 
+    def watched(self) -> tuple[str, ...]:
+        """The two losses and every optional term the model's configuration added."""
+        terms = list(getattr(self.model, "d_terms", [])) + list(getattr(self.model, "g_terms", []))
+        return ("d_loss", "g_loss", *(term.name for term in terms))
+
     def on_train_batch_end(self, batch, logs=None):
-        bad = [name for name in self.LOSSES if name in (logs or {}) and not math.isfinite(float(logs[name]))]
+        bad = [name for name in self.watched() if name in (logs or {}) and not math.isfinite(float(logs[name]))]
         if bad and self.tripped_at is None:
             self.tripped_at = (_images_seen(self.model), bad)
             self.model.stop_training = True

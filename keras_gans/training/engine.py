@@ -93,14 +93,6 @@ class GAN(keras.Model):
                 layer for layer in (_layer_or_none(generator, "truncation"), _layer_or_none(self.ema_generator, "truncation"))
                 if layer is not None
             ]
-        # Only what this configuration computes is tracked (and so logged): no constant zeros for
-        # penalties that are off.
-        tracked = ["d_loss", "g_loss", "d_real", "d_fake"]
-        if config.r1_weight > 0:
-            tracked.append("r1_penalty")
-        if config.gradient_penalty != "none":
-            tracked.append("gradient_penalty")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
         # A self-supervised discriminator (FastGAN) outputs [logits, decoded images..., quarter].
         # Fakes, the generator's step and the penalties use a model of the same layers that
         # stops at the logits, so the decoders only ever run on real images.
@@ -115,19 +107,26 @@ class GAN(keras.Model):
             self.score_discriminator = keras.Model(
                 discriminator.inputs, discriminator.outputs[0], name=f"{discriminator.name}_scores"
             )
-            self.trackers["reconstruction_loss"] = keras.metrics.Mean(name="reconstruction_loss")
             self._perceptual = _Untracked(EffNetPerceptualDistance())
+        # The optional loss terms the configuration asks for, built once (keras_gans.losses).
+        self.d_terms = losses.discriminator_terms(
+            config, self._reconstruction_distance if self.reconstructs else None
+        )
+        self.g_terms = losses.generator_terms(config)
+        # Only what this configuration computes is tracked (and so logged): no constant zeros for
+        # penalties that are off.
+        tracked = ["d_loss", "g_loss", "d_real", "d_fake"]
+        for term in self.d_terms + self.g_terms:
+            tracked += [term.name, *term.diagnostic_names]
         if self.ada:
-            self.trackers["augment_p"] = keras.metrics.Mean(name="augment_p")
+            tracked.append("augment_p")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
         self.joint_discriminator_batch = not self.reconstructs and config.joint_discriminator_batch and not any(
             isinstance(layer, keras.layers.BatchNormalization) for layer in discriminator._flatten_layers()
         )
         # AC-GAN discriminators classify instead of taking the label as an input.
         self.discriminator_takes_label = config.conditional and len(discriminator.inputs) > 1
         self.auxiliary_classifier = config.auxiliary_classifier_weight > 0
-        if self.auxiliary_classifier:
-            for name in ("d_aux_loss", "g_aux_loss", "aux_real_accuracy"):
-                self.trackers[name] = keras.metrics.Mean(name=name)
         # Progressive growing: every FadeIn layer's alpha follows the images-shown schedule.
         self.fade_layers = []
         if config.progressive:
@@ -234,12 +233,12 @@ class GAN(keras.Model):
         due = tf.equal((self.steps_done + 1) % config.ada_interval, 0)
         tf.cond(due, adjust, lambda: tf.constant(False))
 
-    def _discriminate_and_reconstruct(self, real):
-        """(logits, FastGAN's reconstruction loss) for real images, through the whole discriminator."""
+    def _discriminate_and_decode(self, real):
+        """(logits, (decoded whole, decoded small, decoded quarter, quarter, augmented reals)):
+        real images through the whole self-supervised discriminator (FastGAN)."""
         real = self._augment(real)
         logits, whole, small, part, quarter = self.discriminator(real, training=True)
-        reconstruction = losses.fastgan_reconstruction_loss(whole, small, part, quarter, real, self._reconstruction_distance)
-        return logits, reconstruction
+        return logits, (whole, small, part, quarter, real)
 
     def _reconstruction_distance(self, decoded, target):
         """FastGAN's reconstruction distance here: EfficientNet-Lite0 LPIPS plus L1 (the paper's
@@ -284,146 +283,115 @@ class GAN(keras.Model):
 
     # -- Penalties ---------------------------------------------------------------------------------
 
-    def _penalty_points(self, real, fakes):
-        """Where the gradient penalty is evaluated: interpolates (WGAN-GP) or perturbed reals (DRAGAN)."""
-        batch = tf.shape(real)[0]
-        if self.config.gradient_penalty == "wgan-gp":
-            epsilon = keras.random.uniform((batch, 1, 1, 1), seed=self.latent_seed, dtype=real.dtype)
-            return real + epsilon * (tf.cast(fakes, real.dtype) - real)
-        if self.config.gradient_penalty != "dragan":
-            raise ValueError(f"unknown gradient_penalty {self.config.gradient_penalty!r}")
-        # DRAGAN (Kodali et al. 2017): x + 0.5 * std(x) * U[0, 1) noise.
-        _, variance = tf.nn.moments(real, axes=[0, 1, 2, 3])
-        noise = keras.random.uniform(tf.shape(real), seed=self.latent_seed, dtype=real.dtype)
-        return real + 0.5 * tf.sqrt(variance) * noise
-
     def _gradients_at(self, points, labels):
         with tf.GradientTape() as tape:
             tape.watch(points)
             logit_sum = tf.reduce_sum(tf.cast(self._discriminate(points, labels), tf.float32))
         return tape.gradient(logit_sum, points)
 
-    def _lazy_r1_gradients(self, real, labels):
-        """Gradients of the R1 term alone, for lazy regularization every ``r1_interval`` steps."""
+    def _lazy_term_gradients(self, term, real, fakes, labels):
+        """Gradients of one lazy term alone (R1 every ``r1_interval`` steps), scaled by its
+        weight and interval; a lazy term sees the images and D's gradients, not the logits."""
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            penalty = tf.reduce_mean(losses.r1_penalty(self._gradients_at(real, labels)))
-            scaled = penalty * self.config.r1_weight * self.config.r1_interval
+            value = term.value(_DiscriminatorStep(self, real, fakes, labels))
+            scaled = value * term.weight * term.interval
         gradients = tape.gradient(scaled, variables)
         # Biases of the last layer do not affect input gradients: their R1 gradient is None.
-        return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(gradients, variables)], penalty
+        return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(gradients, variables)], value
 
     # -- One training step ---------------------------------------------------------------------------
 
     def _replica_scale(self):
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def _discriminate_pair(self, real, fakes, labels, joint=True):
-        """(real logits, real class logits, fake logits, fake class logits, reconstruction loss).
+    def _discriminate_pair(self, step, joint=True):
+        """Fills ``step``'s logits and class logits for its reals and fakes (and, for FastGAN, the
+        decoders' outputs on the reals).
 
         When the discriminator treats samples independently (no batch normalization), reals and
         fakes go through it as one batch: half the kernel launches, and larger convolutions that
         use the CPU better. Minibatch standard deviation groups consecutive samples, so its groups
         never mix the two halves.
         """
+        real, fakes, labels = step.real, step.fakes, step.labels
         if self.reconstructs:
-            real_logits, reconstruction = self._discriminate_and_reconstruct(real)
-            fake_logits, _ = self._discriminate_with_classes(fakes, labels)
-            return real_logits, None, fake_logits, None, reconstruction
-        no_reconstruction = tf.constant(0.0)
+            step.real_logits, step.decoded = self._discriminate_and_decode(real)
+            step.fake_logits, _ = self._discriminate_with_classes(fakes, labels)
+            return
         if not (joint and self.joint_discriminator_batch):
-            real_logits, real_classes = self._discriminate_with_classes(real, labels)
-            fake_logits, fake_classes = self._discriminate_with_classes(fakes, labels)
-            return real_logits, real_classes, fake_logits, fake_classes, no_reconstruction
+            step.real_logits, step.real_classes = self._discriminate_with_classes(real, labels)
+            step.fake_logits, step.fake_classes = self._discriminate_with_classes(fakes, labels)
+            return
         batch = tf.shape(real)[0]
         logits, classes = self._discriminate_with_classes(
             tf.concat([real, tf.cast(fakes, real.dtype)], axis=0), tf.concat([labels, labels], axis=0)
         )
-        split = lambda t: (None, None) if t is None else (t[:batch], t[batch:])  # noqa: E731
-        (real_logits, fake_logits), (real_classes, fake_classes) = split(logits), split(classes)
-        return real_logits, real_classes, fake_logits, fake_classes, no_reconstruction
+        step.real_logits, step.fake_logits = logits[:batch], logits[batch:]
+        if classes is not None:
+            step.real_classes, step.fake_classes = classes[:batch], classes[batch:]
 
     def _discriminator_step(self, real, labels, fakes=None):
-        config = self.config
         batch = tf.shape(real)[0]
         if fakes is None:
             fakes, _ = self.generate_for_training(batch, labels)
         fakes = tf.stop_gradient(fakes)
         real, fakes = self._instance_noise(real), self._instance_noise(tf.cast(fakes, real.dtype))
         variables = self.discriminator.trainable_variables
-        fused_r1 = config.r1_weight > 0 and config.r1_interval == 1
-        r1 = tf.constant(0.0)
-        gradient_penalty = tf.constant(0.0)
+        terms = [term for term in self.d_terms if not term.lazy]
+        step = _DiscriminatorStep(self, real, fakes, labels)
         with tf.GradientTape() as tape:
-            if fused_r1:
+            if any(isinstance(term, losses.R1Regularization) for term in terms):
+                # R1 on every step: D's input gradients come from the same forward pass as the
+                # loss. Not joint here: R1's second-order pass would also run through the fakes.
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(real)
-                    # Not joint here: R1's second-order pass would also run through the fake half.
-                    real_logits, real_classes, fake_logits, fake_classes, reconstruction = self._discriminate_pair(
-                        real, fakes, labels, joint=False
-                    )
-                    real_logit_sum = tf.reduce_sum(tf.cast(real_logits, tf.float32))
-                r1_gradients = r1_tape.gradient(real_logit_sum, real)
-                r1 = tf.reduce_mean(losses.r1_penalty(r1_gradients))
+                    self._discriminate_pair(step, joint=False)
+                    real_logit_sum = tf.reduce_sum(tf.cast(step.real_logits, tf.float32))
+                step.known_real_gradients = r1_tape.gradient(real_logit_sum, real)
             else:
-                real_logits, real_classes, fake_logits, fake_classes, reconstruction = self._discriminate_pair(
-                    real, fakes, labels
-                )
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-            total = d_loss + config.r1_weight * r1 + config.reconstruction_weight * reconstruction
-            if self.auxiliary_classifier:
-                # AC-GAN (Odena et al. 2017, eq. 2): D maximises L_C on reals and fakes.
-                aux_loss = losses.auxiliary_classifier_loss(real_classes, labels)
-                if config.auxiliary_fake_weight:
-                    aux_loss += config.auxiliary_fake_weight * losses.auxiliary_classifier_loss(fake_classes, labels)
-                total += config.auxiliary_classifier_weight * aux_loss
-            if config.gradient_penalty != "none":
-                points = self._penalty_points(real, fakes)
-                per_sample = (
-                    losses.wgan_gp_penalty if config.gradient_penalty == "wgan-gp" else losses.dragan_penalty
-                )(self._gradients_at(points, labels))
-                gradient_penalty = tf.reduce_mean(per_sample)
-                total += config.gradient_penalty_weight * gradient_penalty
-            if config.drift_weight > 0:
-                total += config.drift_weight * tf.reduce_mean(losses.drift_penalty(real_logits))
+                self._discriminate_pair(step)
+            d_loss = self.d_loss_fn(step.real_logits, step.fake_logits)
+            values = {term.name: term.value(step) for term in terms}
+            total = d_loss
+            for term in terms:
+                total += term.weight * values[term.name]
             total *= self._replica_scale()
         gradients = tape.gradient(total, variables)
-        if config.r1_weight > 0 and config.r1_interval > 1:
-            due = tf.equal(self.steps_done % config.r1_interval, 0)
-            r1_gradients, r1 = tf.cond(
+        for term in self.d_terms:
+            if not term.lazy:
+                continue
+            due = tf.equal(self.steps_done % term.interval, 0)
+            lazy_gradients, values[term.name] = tf.cond(
                 due,
-                lambda: self._lazy_r1_gradients(real, labels),
+                lambda term=term: self._lazy_term_gradients(term, real, fakes, labels),
                 lambda: ([tf.zeros_like(v) for v in variables], tf.constant(0.0)),
             )
             scale = self._replica_scale()
-            gradients = [g + scale * r for g, r in zip(gradients, r1_gradients)]
+            gradients = [g + scale * r for g, r in zip(gradients, lazy_gradients)]
         self.d_optimizer.apply(gradients, variables)
-        if self.ada and config.augment_adjust:
-            self._track_real_signs(real_logits)
+        if self.ada and self.config.augment_adjust:
+            self._track_real_signs(step.real_logits)
         logs = {
             "d_loss": d_loss,
-            "d_real": tf.reduce_mean(tf.cast(real_logits, tf.float32)),
-            "d_fake": tf.reduce_mean(tf.cast(fake_logits, tf.float32)),
-            "r1_penalty": r1,
-            "gradient_penalty": gradient_penalty,
+            "d_real": tf.reduce_mean(tf.cast(step.real_logits, tf.float32)),
+            "d_fake": tf.reduce_mean(tf.cast(step.fake_logits, tf.float32)),
+            **values,
         }
-        if self.reconstructs:
-            logs["reconstruction_loss"] = reconstruction
-        if self.auxiliary_classifier:
-            logs["d_aux_loss"] = aux_loss
-            logs["aux_real_accuracy"] = losses.classification_accuracy(real_classes, labels)
+        for term in terms:
+            logs.update(term.diagnostics(step))
         return logs
 
     def _generator_loss(self, fakes, labels):
         """(generator loss, the total to differentiate) for fakes recorded on the caller's tape."""
-        fake_logits, fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
-        g_loss = self.g_loss_fn(fake_logits)
+        step = _GeneratorStep(labels)
+        step.fake_logits, step.fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
+        g_loss = self.g_loss_fn(step.fake_logits)
         total = g_loss
-        if self.auxiliary_classifier:
-            # AC-GAN: G also maximises L_C, the log-likelihood of the requested class.
-            g_aux_loss = losses.auxiliary_classifier_loss(fake_classes, labels)
-            total += self.config.auxiliary_classifier_weight * g_aux_loss
-            self.trackers["g_aux_loss"].update_state(g_aux_loss)
+        for term in self.g_terms:
+            value = term.value(step)
+            total += term.weight * value
+            self.trackers[term.name].update_state(value)
         return g_loss, total * self._replica_scale()
 
     def _apply_generator_gradients(self, tape, total):
@@ -490,6 +458,38 @@ class GAN(keras.Model):
             if name in self.trackers:
                 self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class _DiscriminatorStep:
+    """What one discriminator update knows, for the loss terms (keras_gans.losses.DiscriminatorStep).
+    Input gradients at the reals are computed once, by the fused R1 pass or on first request."""
+
+    def __init__(self, gan: GAN, real, fakes, labels):
+        self.gan, self.real, self.fakes, self.labels = gan, real, fakes, labels
+        self.seed = gan.latent_seed
+        self.real_logits = self.fake_logits = self.real_classes = self.fake_classes = None
+        self.decoded = None
+        self.known_real_gradients = None
+
+    def gradients_at(self, points):
+        return self.gan._gradients_at(points, self.labels)
+
+    def real_gradients(self):
+        if self.known_real_gradients is None:
+            self.known_real_gradients = self.gradients_at(self.real)
+        return self.known_real_gradients
+
+    def reconstruction(self, distance):
+        whole, small, part, quarter, augmented = self.decoded
+        return losses.fastgan_reconstruction_loss(whole, small, part, quarter, augmented, distance)
+
+
+class _GeneratorStep:
+    """What the generator's update knows, for its loss terms (the labels asked for, D's outputs)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.fake_logits = self.fake_classes = None
 
 
 def build_gan(config: GANConfig, seed=None) -> GAN:

@@ -96,16 +96,18 @@ def test_gradient_penalty_of_a_linear_critic_is_closed_form(penalty):
     real = np.random.default_rng(0).uniform(-1, 1, (4, 2, 2, 1)).astype("float32")
     labels = np.zeros(4, np.int32)
     expected = (np.linalg.norm(w) - 1.0) ** 2  # the same for every interpolate / perturbed point
-    gradients = gan._gradients_at(gan._penalty_points(tf.constant(real), tf.zeros_like(real)), labels)
+    real_tensor = tf.constant(real)
+    points = (losses.wgan_gp_points(real_tensor, tf.zeros_like(real_tensor), gan.latent_seed) if penalty == "wgan-gp"
+              else losses.dragan_points(real_tensor, gan.latent_seed))
+    gradients = gan._gradients_at(points, labels)
     np.testing.assert_allclose(gradients.numpy().reshape(4, 4), np.tile(w, (4, 1)), rtol=1e-6)
     history = gan.fit(tf.data.Dataset.from_tensors((real, labels)).repeat(), steps_per_epoch=1, verbose=0).history
     assert history["gradient_penalty"][0] == pytest.approx(expected, rel=1e-5)
 
 
 def test_wgan_gp_points_lie_between_real_and_fake():
-    gan = _linear_gan(np.ones(4, np.float32), "wgan-gp")
     real, fake = tf.zeros((64, 2, 2, 1)), tf.ones((64, 2, 2, 1))
-    points = gan._penalty_points(real, fake).numpy()
+    points = losses.wgan_gp_points(real, fake, keras.random.SeedGenerator(0)).numpy()
     assert points.min() >= 0 and points.max() <= 1
     assert np.all(points == points[:, :1, :1, :1])  # one epsilon per sample
     assert points[:, 0, 0, 0].std() > 0.1  # uniform, not a constant
