@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import keras_gans  # noqa: F401  (registers layers for load_model)
+from keras_gans.models.common import generator_parts
 
 
 # Truncation psi accepted everywhere (generate, the gallery's server): 1 is no truncation, 0 the
@@ -33,11 +34,9 @@ def is_conditional(generator) -> bool:
 
 
 def style_parts(generator):
-    """(mapping, synthesis, truncation) of a style-based generator, else None."""
-    try:
-        return generator.get_layer("mapping"), generator.get_layer("synthesis"), generator.get_layer("truncation")
-    except ValueError:
-        return None
+    """(mapping, synthesis, truncation) of a style-based generator, as it declares them, else None."""
+    parts = generator_parts(generator)
+    return (parts.mapping, parts.synthesis, parts.truncation) if parts.style_based else None
 
 
 def seed_noise(generator, seed: int) -> None:
@@ -156,23 +155,12 @@ def generate_by_seed(generator, seeds, truncation_psi: float = 1.0, labels=None,
 
 
 def num_classes(generator) -> int:
-    """How many classes a conditional generator was built for, as its class-conditioning layers
-    declare it (an embedding's table size, a one-hot's or a class-conditional normalization's
-    class count), found by their types, whatever the model and its layers' names."""
-    import keras
-
-    from keras_gans.layers import ConditionalBatchNormalization, OneHot, SNEmbedding
-
-    declared = set()
-    for layer in _all_layers(generator):
-        if isinstance(layer, (OneHot, ConditionalBatchNormalization)):
-            declared.add(int(layer.num_classes))
-        elif isinstance(layer, (keras.layers.Embedding, SNEmbedding)):
-            declared.add(int(layer.input_dim))
-    if len(declared) != 1:
+    """How many classes a conditional generator paints, as it declares them."""
+    count = generator_parts(generator).num_classes
+    if count < 1:
         raise GenerationError("cannot tell how many classes this conditional generator has "
-                              f"(its conditioning layers declare {sorted(declared) or 'none'}); pass --class")
-    return declared.pop()
+                              "(it declares none and its conditioning layers disagree); pass --class")
+    return count
 
 
 # --- Sheets -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Reusable, serializable building blocks shared by every model (no Lambda layers)."""
+from keras_gans.layers.description import GeneratorDescription
 from keras_gans.layers.conditioning import ConditionalBatchNormalization, OneHot, ProjectionScore
 from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.fade import FadeIn
@@ -25,6 +26,7 @@ __all__ = [
     "EqualizedDense",
     "FadeIn",
     "GLU",
+    "GeneratorDescription",
     "MinibatchStdDev",
     "ModulatedConv2D",
     "NoiseImage",

@@ -26,6 +26,7 @@ from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model
 from keras_gans.layers import ConditionalBatchNormalization, OneHot
 from keras_gans.models.common import (
     check_resolution,
+    described_generator,
     doubling_widths,
     float32_logits,
     halving_widths,
@@ -85,7 +86,7 @@ def paper_generator(config: ACGANConfig, doublings: int) -> keras.Model:
         x = keras.layers.BatchNormalization(name=f"up{size}_bn")(x)
         x = keras.layers.ReLU(name=f"up{size}_relu")(x)
     x = keras.layers.Conv2DTranspose(config.channels, 5, strides=2, padding="same", name=f"up{config.resolution}")(x)
-    return keras.Model(inputs, tanh_image(x), name="acgan_generator")
+    return described_generator(inputs, tanh_image(x), config, "acgan_generator")
 
 
 def paper_discriminator_features(config: ACGANConfig, image, doublings: int):
@@ -142,7 +143,7 @@ def resnet_generator(config: ACGANConfig, doublings: int) -> keras.Model:
     x = keras.layers.BatchNormalization(name="final_bn")(x)
     x = keras.layers.ReLU(name="final_relu")(x)
     x = keras.layers.Conv2D(config.channels, 3, padding="same", name="to_rgb")(x)
-    return keras.Model(inputs, tanh_image(x), name="acgan_generator")
+    return described_generator(inputs, tanh_image(x), config, "acgan_generator")
 
 
 def resnet_discriminator_features(config: ACGANConfig, image, doublings: int):

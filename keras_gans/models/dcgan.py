@@ -23,6 +23,7 @@ import keras
 from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.models.common import (
     check_resolution,
+    described_generator,
     doubling_widths,
     float32_logits,
     halving_widths,
@@ -73,7 +74,7 @@ def dcgan_generator(config, name="dcgan_generator") -> keras.Model:
     x = keras.layers.Conv2DTranspose(
         config.channels, config.kernel_size, strides=2, padding="same", name=f"up{config.resolution}"
     )(x)
-    return keras.Model(inputs, tanh_image(x), name=name)
+    return described_generator(inputs, tanh_image(x), config, name)
 
 
 def _normalize(x, kind, name):

@@ -25,7 +25,7 @@ import keras
 
 from keras_gans.config import AugmentChoice, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import GLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense
-from keras_gans.models.common import check_resolution, float32_logits, image_input, latent_inputs, require_unconditional
+from keras_gans.models.common import check_resolution, described_generator, float32_logits, image_input, latent_inputs, require_unconditional
 
 # Channels per resolution, as multiples of ngf / ndf (the reference code's nfc_multi).
 GENERATOR_MULTIPLIERS = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5, 512: 0.25, 1024: 0.125}
@@ -115,7 +115,7 @@ def build_generator(config: FastGANConfig) -> keras.Model:
         features[resolution] = x
     x = SNConv2D(config.channels, 3 if resolution == 1024 else 1, use_bias=False, name="to_rgb")(x)
     image = keras.layers.Activation("tanh", dtype="float32", name="image")(x)
-    return keras.Model(inputs, image, name="fastgan_generator")
+    return described_generator(inputs, image, config, "fastgan_generator")
 
 
 def _leaky(x, name):

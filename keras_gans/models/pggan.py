@@ -25,7 +25,7 @@ import keras
 
 from keras_gans.config import GANConfig, GradientPenaltyChoice, LossChoice, register_model, register_preset
 from keras_gans.layers import EqualizedConv2D, EqualizedDense, FadeIn, MinibatchStdDev, PixelNorm
-from keras_gans.models.common import check_resolution, float32_logits, require_unconditional
+from keras_gans.models.common import check_resolution, described_generator, float32_logits, require_unconditional
 
 
 @dataclass
@@ -99,7 +99,7 @@ def build_generator(config: PGGANConfig) -> keras.Model:
         old = keras.layers.UpSampling2D(name="fade_up")(old)
         image = FadeIn(name="fade_in")([old, image])
     image = keras.layers.Activation("linear", dtype="float32", name="image")(image)
-    return keras.Model(z, image, name="pggan_generator")
+    return described_generator(z, image, config, "pggan_generator")
 
 
 def from_rgb(x, config, resolution):

@@ -19,6 +19,7 @@ from keras_gans.config import GANConfig, LossChoice, register_model, register_pr
 from keras_gans.layers import ConditionalBatchNormalization, ProjectionScore, SNConv2D, SNDense, SNEmbedding
 from keras_gans.models.common import (
     check_resolution,
+    described_generator,
     doubling_widths,
     float32_logits,
     halving_widths,
@@ -64,7 +65,7 @@ def build_generator(config: SNGANConfig) -> keras.Model:
         x = _norm(x, label, config, f"up{size}_bn")
         x = keras.layers.ReLU(name=f"up{size}_relu")(x)
     x = keras.layers.Conv2D(config.channels, 3, padding="same", name="to_rgb")(x)
-    return keras.Model(inputs, tanh_image(x), name="sngan_generator")
+    return described_generator(inputs, tanh_image(x), config, "sngan_generator")
 
 
 def build_discriminator(config: SNGANConfig) -> keras.Model:

@@ -33,6 +33,7 @@ from keras_gans.layers import (
     SelectLatent,
     Truncation,
 )
+from keras_gans.models.common import described_generator
 
 ARTICLE_WIDTHS = (512, 384, 256, 192, 128, 64, 32, 16)
 ARTICLE_DISCRIMINATOR_WIDTHS = (16, 32, 64, 128, 192, 256)
@@ -293,7 +294,10 @@ def build_generator(config: StyleGANConfig) -> keras.Model:
     w = mapping(inputs if config.conditional else inputs[0])
     ws = BroadcastLatent(config.num_style_layers, name="broadcast")(w)
     ws = Truncation(config.truncation_cutoff, name="truncation")(ws)
-    return keras.Model(inputs if config.conditional else inputs[0], synthesis(ws), name="stylegan_generator")
+    return described_generator(
+        inputs if config.conditional else inputs[0], synthesis(ws), config, "stylegan_generator",
+        mapping="mapping", synthesis="synthesis", truncation="truncation",
+    )
 
 
 # --- Discriminator: residual downsampling blocks, dense score -------------------------------------

@@ -3,8 +3,8 @@ discriminator and (optionally) an EMA copy of the generator, trained with ``fit(
 
 It knows nothing model-specific beyond what the model's :class:`~keras_gans.config.GANConfig`
 declares: the loss pair, the penalties and their intervals, ``n_critic``, conditioning, EMA
-and style mixing. A style-based generator is recognised by its sub-models named ``mapping``
-and ``synthesis`` and its ``truncation`` layer (see keras_gans.models.stylegan).
+and style mixing. A style-based generator declares its mapping and synthesis networks and its
+truncation layer (keras_gans.models.common.generator_parts).
 """
 from __future__ import annotations
 
@@ -15,16 +15,10 @@ from keras_gans import losses
 from keras_gans.augment import ada_adjustment, ada_augment, diff_augment, parse_policy
 from keras_gans.config import GANConfig
 from keras_gans.metrics.perceptual import EffNetPerceptualDistance
+from keras_gans.models.common import generator_parts
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
 from keras_gans.training.schedules import ProgressiveSchedule, blend_reals, instance_noise_std
-
-
-def _layer_or_none(model, name):
-    try:
-        return model.get_layer(name)
-    except ValueError:
-        return None
 
 
 class _Untracked:
@@ -84,15 +78,15 @@ class GAN(keras.Model):
         self.steps_done = keras.Variable(
             0, dtype="int64", trainable=False, name="steps_done", aggregation="only_first_replica"
         )
-        self.mapping = _layer_or_none(generator, "mapping")
-        self.synthesis = _layer_or_none(generator, "synthesis")
-        self.style_based = self.mapping is not None and self.synthesis is not None
+        # A style-based generator declares its mapping, synthesis and truncation (models.common).
+        parts = generator_parts(generator)
+        self.mapping, self.synthesis = parts.mapping, parts.synthesis
+        self.style_based = parts.style_based
         if self.style_based:
             self.num_ws = int(self.synthesis.inputs[0].shape[1])
-            self.truncations = [
-                layer for layer in (_layer_or_none(generator, "truncation"), _layer_or_none(self.ema_generator, "truncation"))
-                if layer is not None
-            ]
+            self.truncations = [parts.truncation]
+            if self.ema_generator is not generator:
+                self.truncations.append(generator_parts(self.ema_generator).truncation)
         # A self-supervised discriminator (FastGAN) outputs [logits, decoded images..., quarter].
         # Fakes, the generator's step and the penalties use a model of the same layers that
         # stops at the logits, so the decoders only ever run on real images.

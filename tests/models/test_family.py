@@ -104,6 +104,35 @@ def test_safe_mode_round_trip(case, tmp_path):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_generator_declares_its_parts_and_the_declaration_survives_saving(case, tmp_path):
+    from keras_gans.models.common import generator_parts
+
+    config, generator, _ = _build(case, 16)
+    path = tmp_path / "generator.keras"
+    keras.saving.save_model(generator, path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    for model in (generator, loaded):
+        parts = generator_parts(model)
+        assert parts.model == TINY[case][0]
+        assert parts.num_classes == (NUM_CLASSES if config.conditional else 0)
+        assert parts.style_based == (TINY[case][0] == "stylegan")
+        if parts.style_based:
+            assert parts.mapping.name == "mapping" and parts.synthesis.name == "synthesis"
+            assert hasattr(parts.truncation, "w_avg")
+
+
+@pytest.mark.parametrize("case", ["stylegan-conditional", "acgan", "sngan-conditional"])
+def test_generators_saved_before_the_declaration_are_still_read(case):
+    from keras_gans.models.common import generator_parts
+
+    config, generator, _ = _build(case, 16)
+    undeclared = keras.Model(generator.inputs, generator.get_layer("description").input)
+    parts = generator_parts(undeclared)
+    assert parts.num_classes == NUM_CLASSES
+    assert parts.style_based == (TINY[case][0] == "stylegan")
+
+
 def _dataset(images, labels, batch, seed=0):
     return (
         tf.data.Dataset.from_tensor_slices((images, labels))
