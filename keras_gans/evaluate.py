@@ -14,13 +14,26 @@ import json
 import os
 import sys
 from pathlib import Path
+from keras_gans.generation import GenerationError
+from keras_gans.metrics.effnet_lite import WeightsUnavailable
+from keras_gans.metrics.evaluation import (
+    evaluate,
+    format_table,
+    METRIC_HELP,
+    MetricError,
+    METRICS,
+    parse_metrics,
+    sample_generator,
+    write_json_atomic,
+)
+from keras_gans.metrics.extractors import DEFAULT_EXTRACTOR, EXTRACTORS, get_extractor
+from keras_gans.metrics.real_data import DataError, load_images, real_features, scan_folder
+from keras_gans.training.run import load_generator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from keras_gans.metrics.evaluation import METRIC_HELP, METRICS
-    from keras_gans.metrics.extractors import DEFAULT_EXTRACTOR, EXTRACTORS
 
     parser = argparse.ArgumentParser(
         prog="python -m keras_gans.evaluate",
@@ -57,8 +70,6 @@ class UsageError(Exception):
 
 
 def _load_generator(run: str | None, generator_path: str | None):
-    from keras_gans.generation import GenerationError
-    from keras_gans.training.run import load_generator
 
     if run is not None and not Path(run).is_dir():
         raise UsageError(f"--run {run}: no such folder")
@@ -75,9 +86,6 @@ def _load_generator(run: str | None, generator_path: str | None):
 def run_evaluation(args) -> dict:
     import numpy as np
 
-    from keras_gans.metrics.evaluation import evaluate, parse_metrics, sample_generator
-    from keras_gans.metrics.extractors import get_extractor
-    from keras_gans.metrics.real_data import load_images, real_features, scan_folder
 
     metrics = parse_metrics(args.metrics)
     if args.num < 2:
@@ -115,9 +123,6 @@ def run_evaluation(args) -> dict:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from keras_gans.metrics.effnet_lite import WeightsUnavailable
-    from keras_gans.metrics.evaluation import MetricError, format_table, write_json_atomic
-    from keras_gans.metrics.real_data import DataError
 
     try:
         result = run_evaluation(args)

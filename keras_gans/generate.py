@@ -12,7 +12,10 @@ import math
 import sys
 from pathlib import Path
 
-from keras_gans.generation import PSI_RANGE
+from keras_gans import generation as gen
+from keras_gans.generation import GenerationError, PSI_RANGE
+from keras_gans.io import atomic_path, save_png_atomic
+from keras_gans.training.run import load_generator
 
 MODES = ("grid", "samples", "truncation", "mixing", "interpolate")
 
@@ -75,7 +78,6 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
-    from keras_gans.generation import GenerationError
 
     try:
         return _run(args)
@@ -87,12 +89,9 @@ def main(argv=None) -> int:
 def _run(args) -> int:
     import numpy as np
 
-    from keras_gans import generation as gen
-    from keras_gans.io import atomic_path, save_png_atomic
 
     if args.num < 1:
         raise ValueError("--num must be at least 1")
-    from keras_gans.training.run import load_generator
 
     generator, class_names = load_generator(run=args.run, generator_path=args.generator)
     class_index = gen.resolve_class(class_names, args.class_name) if args.class_name is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import keras_gans  # noqa: F401  (registers layers for load_model)
+from keras_gans.layers import NoiseImage, NoiseInjection, SelectLatent
 from keras_gans.models.common import generator_parts
 
 
@@ -129,7 +130,6 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
 
 
 def _draws_noise(layer) -> bool:
-    from keras_gans.layers import NoiseImage, NoiseInjection
 
     return isinstance(layer, (NoiseInjection, NoiseImage))
 
@@ -199,7 +199,6 @@ MIXING_RANGES = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 20)}
 
 def style_layer_resolutions(synthesis) -> list[int]:
     """The output resolution each style vector of the synthesis network acts at."""
-    from keras_gans.layers import SelectLatent
 
     # The style of a g_block at resolution r is selected by a layer named "block{r}{a|b}_w".
     by_index = {}

@@ -11,7 +11,22 @@ import sys
 import typing
 from pathlib import Path
 
-from keras_gans.config import DEFAULT_PRESET, AugmentChoice  # noqa: E402
+from keras_gans.config import (
+    apply_overrides,
+    AugmentChoice,
+    DEFAULT_PRESET,
+    ConfigError,
+    DEFAULT_PRESETS,
+    list_presets,
+    load_config_file,
+    model_default_config,
+    preset_config,
+    preset_model,
+)
+from keras_gans.data.folders import DatasetError
+from keras_gans.metrics.callback import MetricsCallback
+from keras_gans.training.checkpoints import CheckpointWriteError
+from keras_gans.training.run import RunError, RunSettings, train
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 
@@ -92,7 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
 def starting_preset(args) -> str | None:
     """The preset the configuration starts from: --preset, the default preset of --model, or the
     default run's."""
-    from keras_gans.config import DEFAULT_PRESETS
 
     if args.preset:
         return args.preset
@@ -103,14 +117,6 @@ def starting_preset(args) -> str | None:
 
 def resolve_config(args):
     """(config, explicit) from preset/model, config file and flags; explicit = any model setting given."""
-    from keras_gans.config import (
-        ConfigError,
-        apply_overrides,
-        load_config_file,
-        model_default_config,
-        preset_config,
-        preset_model,
-    )
 
     if args.preset:
         config = preset_config(args.preset)
@@ -161,10 +167,6 @@ def _interrupt_on_sigterm():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _interrupt_on_sigterm()
-    from keras_gans.config import ConfigError, list_presets
-    from keras_gans.data.folders import DatasetError
-    from keras_gans.training.checkpoints import CheckpointWriteError
-    from keras_gans.training.run import RunError, RunSettings, train
 
     if args.list_presets:
         for name, model, description in list_presets():
@@ -207,7 +209,6 @@ def main(argv=None) -> int:
 
 
 def _metrics_callback(args, config):
-    from keras_gans.metrics.callback import MetricsCallback
 
     if args.data is None:
         raise ValueError("--metrics needs --data (real images to compare against)")

@@ -86,3 +86,22 @@ def test_the_graph_sees_function_level_imports():
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+def test_function_level_imports_of_the_project_say_why():
+    """An import of the project's own code inside a function hides the import graph from the
+    reader; it is allowed only with its reason written on the line or the line above."""
+    unexplained = []
+    for module, path in _modules().items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines))
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES and not node.level:
+                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                    above = lines[node.lineno - 2].strip() if node.lineno >= 2 else ""
+                    if "#" not in text and not above.startswith("#"):
+                        unexplained.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert not unexplained, "function-level imports without a reason: " + ", ".join(sorted(set(unexplained)))

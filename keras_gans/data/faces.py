@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from keras_gans.io import cache_dir as project_cache, write_bytes_atomic
 
 CASCADE_URL = "https://raw.githubusercontent.com/nagadomi/lbpcascade_animeface/master/lbpcascade_animeface.xml"
 CASCADE_FILENAME = "lbpcascade_animeface.xml"
@@ -46,7 +47,6 @@ def require_cv2():
 
 def cache_dir() -> Path:
     """Where the downloaded cascade lives (the project's one cache location, ``models``)."""
-    from keras_gans.io import cache_dir as project_cache
 
     return project_cache("models")
 
@@ -69,7 +69,6 @@ def download_cascade(destination: Path, url: str = CASCADE_URL, timeout: float =
         ) from None
     if not _looks_like_cascade(data):
         raise FaceDetectionUnavailable(f"{url} did not return an OpenCV cascade file; pass --cascade PATH")
-    from keras_gans.io import write_bytes_atomic
 
     write_bytes_atomic(destination, data)
     return destination

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.io import save_npy_atomic, write_json_atomic
-from keras_gans.data.images import ImageRejected, fit_square, image_to_array, is_image_path, load_image
+from keras_gans.data.images import fit_square, image_to_array, ImageRejected, is_image_path, load_image
+from keras_gans.io import cache_dir, save_npy_atomic, write_json_atomic
 
 CACHE_VERSION = 1
 
@@ -105,7 +105,6 @@ def files_fingerprint(paths, root: Path | None = None, **settings) -> str:
 
 
 def default_cache_dir() -> Path:
-    from keras_gans.io import cache_dir
 
     return cache_dir("datasets")
 

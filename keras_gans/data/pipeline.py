@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from keras_gans.data.tfrecords import tfrecord_dataset
 
 # Arrays above this size are served from a memory map through tf.numpy_function instead of
 # being embedded in the graph (a GraphDef is limited to 2 GB).
@@ -92,7 +93,6 @@ def tfrecord_training_dataset(
 ) -> tf.data.Dataset:
     """Batches from the prepare tool's TFRecord shards, resized if they were prepared at
     another resolution, decoded once and cached in memory."""
-    from keras_gans.data.tfrecords import tfrecord_dataset
 
     dataset = tfrecord_dataset(files, channels=channels)
 

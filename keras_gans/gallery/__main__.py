@@ -13,6 +13,8 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from keras_gans.generation import PSI_RANGE
+from keras_gans.io import cache_dir
 
 
 def build_parser():
@@ -43,7 +45,6 @@ def _painting_options(parser):
 
 
 def _check(parser, args):
-    from keras_gans.generation import PSI_RANGE
 
     if args.per_room < 1:
         parser.error(f"--per-room must be at least 1, got {args.per_room}")
@@ -59,7 +60,6 @@ def _check(parser, args):
 
 
 def default_site_cache(runs) -> Path:
-    from keras_gans.io import cache_dir
 
     key = hashlib.sha256("\n".join(str(Path(r).resolve()) for r in runs).encode()).hexdigest()[:16]
     return cache_dir("gallery") / key

@@ -8,6 +8,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from keras_gans.data.builtin import BUILTIN_PREFIX
+from keras_gans.data.folders import scan_image_files
+from keras_gans.training.checkpoints import latest_checkpoint
 
 # Run names become URL path segments and folder names in the site.
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
@@ -56,7 +59,6 @@ def _read_json(path: Path):
 
 def read_run(path: str | Path, name: str | None = None) -> RunInfo:
     """A run folder's description; a clear :class:`GalleryError` when it is not a trained run."""
-    from keras_gans.training.checkpoints import latest_checkpoint
 
     path = Path(path)
     if not path.is_dir():
@@ -118,7 +120,6 @@ def _metrics(run: Path) -> list[dict]:
 def _dataset(data: str | None, run: Path) -> dict:
     """The training set's size and licence notes: the images in the folder and the licences the
     scrapers recorded in a prepared folder's manifest.jsonl, or the built-in set's font licence."""
-    from keras_gans.data.builtin import BUILTIN_PREFIX
 
     if data is None or str(data).startswith(BUILTIN_PREFIX):
         name = str(data)[len(BUILTIN_PREFIX):] if data else "the default built-in set"
@@ -133,7 +134,6 @@ def _dataset(data: str | None, run: Path) -> dict:
     if not folder.is_dir():
         info["note"] = "the training folder is not on this machine"
         return info
-    from keras_gans.data.folders import scan_image_files
 
     info["images"] = len(scan_image_files(folder)[0])
     manifest = folder / "manifest.jsonl"

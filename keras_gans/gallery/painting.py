@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_gans import generation as gen
+from keras_gans.io import save_image_atomic
+from keras_gans.training.run import load_generator
 
 from .catalog import GalleryError, RunInfo
 
@@ -26,7 +28,6 @@ THUMBNAIL_EDGE = 256  # px: two columns on a phone, five or six on a laptop, sha
 class Painter:
     def __init__(self, run: RunInfo):
         self.run = run
-        from keras_gans.training.run import load_generator
 
         try:
             self.generator, class_names = load_generator(run=run.path)
@@ -81,7 +82,6 @@ def save_painting(image: np.ndarray, full: Path, thumbnail: Path) -> None:
     """The painting at its own size as PNG (the download) and a WebP thumbnail for the walls."""
     from PIL import Image
 
-    from keras_gans.io import save_image_atomic
 
     picture = gen.to_pil(image).convert("RGB")
     save_image_atomic(picture, full, "PNG")
@@ -92,7 +92,6 @@ def save_painting(image: np.ndarray, full: Path, thumbnail: Path) -> None:
 
 def save_animation(frames: np.ndarray, path: Path, fps: float = 12.0) -> None:
     """An endlessly looping animated WebP (smaller and sharper than a GIF)."""
-    from keras_gans.io import save_image_atomic
 
     pictures = [gen.to_pil(frame).convert("RGB") for frame in frames]
     save_image_atomic(pictures[0], path, "WEBP", save_all=True, append_images=pictures[1:],
@@ -100,6 +99,5 @@ def save_animation(frames: np.ndarray, path: Path, fps: float = 12.0) -> None:
 
 
 def save_sheet(sheet: np.ndarray, path: Path) -> None:
-    from keras_gans.io import save_image_atomic
 
     save_image_atomic(gen.to_pil(sheet).convert("RGB"), path, "WEBP", quality=90)

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .catalog import GalleryError, read_run
+from keras_gans.generation import PSI_RANGE
 
 PAINT_PARAMETERS = {"run", "seed", "class", "psi", "format"}
 MAX_SEED = 2**31 - 1
@@ -72,7 +73,6 @@ class Gallery:
 
     def parse(self, query) -> tuple:
         """(run, seed, class index, psi, format) from the query, or a GalleryError for a 400."""
-        from keras_gans.generation import PSI_RANGE
 
         from .painting import IMAGE_FORMATS
 

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import GalleryError, RunInfo, read_run, slug
+from keras_gans.data.dedupe import file_sha256
+from keras_gans.generation import PSI_RANGE
+from keras_gans.io import atomic_path, write_json_atomic, write_text_atomic
+from keras_gans.training.checkpoints import latest_checkpoint
 
 ASSETS = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,8 +48,6 @@ def painting_key(seed: int, psi: float) -> str:
 def generator_fingerprint(run: RunInfo) -> str:
     """What identifies the weights that paint: generator.keras's SHA-256, else the latest
     checkpoint's recorded checksums (a run still training paints anew after each checkpoint)."""
-    from keras_gans.data.dedupe import file_sha256
-    from keras_gans.training.checkpoints import latest_checkpoint
 
     final = run.path / "generator.keras"
     if final.is_file():
@@ -80,8 +82,6 @@ def _load_index(out: Path) -> dict:
 def build_site(runs, out, per_room: int = 24, truncation: float = 0.7, log=print) -> dict:
     """Build (or update) the gallery for the run folders ``runs`` in ``out``; returns counts of
     what was painted and what was kept from the previous build."""
-    from keras_gans.generation import PSI_RANGE
-    from keras_gans.io import write_json_atomic
 
     if per_room < 1:
         raise GalleryError(f"--per-room must be at least 1, got {per_room}")
@@ -228,13 +228,11 @@ def _extra_done(record, wing_dir: Path, name: str) -> bool:
 
 
 def _write_page(environment, template: str, path: Path, **context) -> None:
-    from keras_gans.io import write_text_atomic
 
     write_text_atomic(path, environment.get_template(template).render(**context))
 
 
 def _copy_assets(out: Path) -> None:
-    from keras_gans.io import atomic_path
 
     for asset in sorted(ASSETS.iterdir()):
         if asset.is_file():

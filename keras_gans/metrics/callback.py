@@ -17,7 +17,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gans.io import save_model_atomic
+from keras_gans.generation import image_grid, to_pil
+from keras_gans.io import save_model_atomic, save_png_atomic
 
 from .evaluation import evaluate, parse_metrics, primary_figure, sample_generator, write_json_atomic
 
@@ -170,8 +171,6 @@ class MetricsCallback(keras.callbacks.Callback):
         result["kimg"] = kimg
         result["train_seconds"] = train_seconds
         if self.sheet_dir is not None:
-            from keras_gans.generation import image_grid, to_pil
-            from keras_gans.io import save_png_atomic
 
             sheet = self.sheet_dir / f"sheet-{kimg:08.3f}kimg.png"
             save_png_atomic(to_pil(image_grid(images[:64], 8)), sheet)

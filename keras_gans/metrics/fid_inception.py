@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .effnet_lite import WeightsUnavailable
+from keras_gans.io import atomic_path, cache_dir
 
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
@@ -221,7 +222,6 @@ def load_fid_inception(weights: str | Path | Mapping[str, np.ndarray], input_siz
 
 
 def weights_cache_dir() -> Path:
-    from keras_gans.io import cache_dir
 
     return cache_dir("weights")
 
@@ -229,7 +229,6 @@ def weights_cache_dir() -> Path:
 def fetch_fid_weights(url: str = FID_WEIGHTS_URL, cache_dir: str | Path | None = None,
                       sha256_prefix: str = FID_WEIGHTS_SHA256_PREFIX, timeout: float = 30.0) -> Path:
     """The pytorch-fid weights file, downloaded once into the cache (atomically, hash-checked)."""
-    from keras_gans.io import atomic_path
 
     target = Path(cache_dir or weights_cache_dir()) / url.rsplit("/", 1)[-1]
     if target.is_file():

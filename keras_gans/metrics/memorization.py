@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .precision_recall import pairwise_distances
+from keras_gans.io import save_png_atomic
 
 
 def nearest_neighbours(queries: np.ndarray, references: np.ndarray, batch_size: int = 1000, exclude_self: bool = False):
@@ -65,7 +66,6 @@ def pair_sheet(fake_images: np.ndarray, real_images: np.ndarray, path: str | Pat
             if image.shape[-1] == 1:
                 image = np.repeat(image, 3, axis=-1)
             sheet[top:top + height, left + offset:left + offset + width] = image
-    from keras_gans.io import save_png_atomic
 
     path = Path(path)
     save_png_atomic(Image.fromarray(sheet), path)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.data.images import ImageRejected, fit_square, image_to_array, load_image
-from keras_gans.io import save_npz_atomic
+from keras_gans.data.folders import files_fingerprint, scan_image_files
+from keras_gans.data.images import fit_square, image_to_array, ImageRejected, load_image
+from keras_gans.io import cache_dir, save_npz_atomic
 
 CACHE_VERSION = 1
 
@@ -57,7 +58,6 @@ class RealFeatures:
 def scan_folder(root: str | Path) -> ImageFolder:
     """The images of a folder as training sees them (the project's one scanner, data.folders),
     with class labels when every image is in a class sub-folder."""
-    from keras_gans.data.folders import scan_image_files
 
     root = Path(root)
     if not root.exists():
@@ -106,13 +106,11 @@ def folder_resolution(folder: ImageFolder) -> int:
 
 
 def cache_root() -> Path:
-    from keras_gans.io import cache_dir
 
     return cache_dir("metrics")
 
 
 def _cache_key(folder: ImageFolder, paths: list[Path], extractor: str, resolution: int) -> str:
-    from keras_gans.data.folders import files_fingerprint
 
     return files_fingerprint(paths, root=folder.root, version=CACHE_VERSION, extractor=extractor,
                              resolution=resolution, classes=folder.class_names, crop="center")

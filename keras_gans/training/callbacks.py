@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from keras_gans.generation import image_grid, run_generator, to_uint8
 from keras_gans.io import save_png_atomic
 
 
@@ -129,7 +130,6 @@ class TensorBoardCallback(keras.callbacks.Callback):
     def write_samples(self):
         from PIL import Image
 
-        from keras_gans.generation import image_grid, run_generator, to_uint8
 
         seen = _images_seen(self.model)
         images = to_uint8(run_generator(self.model.ema_generator, self.fixed_latents, self.fixed_labels))

@@ -13,12 +13,13 @@ import tensorflow as tf
 
 from keras_gans import losses
 from keras_gans.augment import ada_adjustment, ada_augment, diff_augment, parse_policy
-from keras_gans.config import GANConfig
+from keras_gans.config import GANConfig, get_model
+from keras_gans.layers.fade import FadeIn
 from keras_gans.metrics.perceptual import EffNetPerceptualDistance
 from keras_gans.models.common import generator_parts
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
-from keras_gans.training.schedules import ProgressiveSchedule, blend_reals, instance_noise_std
+from keras_gans.training.schedules import blend_reals, instance_noise_std, ProgressiveSchedule
 
 
 class _Untracked:
@@ -124,7 +125,6 @@ class GAN(keras.Model):
         # Progressive growing: every FadeIn layer's alpha follows the images-shown schedule.
         self.fade_layers = []
         if config.progressive:
-            from keras_gans.layers.fade import FadeIn
 
             self.progressive_schedule = ProgressiveSchedule(
                 config.progressive_start_resolution, config.resolution, config.fade_kimg, config.stable_kimg
@@ -488,7 +488,6 @@ class _GeneratorStep:
 
 def build_gan(config: GANConfig, seed=None) -> GAN:
     """Build the registered model's generator and discriminator and wrap them in the engine."""
-    from keras_gans.config import get_model
 
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")

@@ -25,14 +25,24 @@ from pathlib import Path
 import numpy as np
 
 from keras_gans.config import (
-    GANConfig,
-    ConfigError,
     config_differences,
     config_from_dict,
     config_to_dict,
+    ConfigError,
     format_config,
+    GANConfig,
 )
+from keras_gans.data.builtin import builtin_set_name, load_builtin_emoji
+from keras_gans.data.folders import check_trainable, format_skipped, load_image_folder
+from keras_gans.data.pipeline import array_dataset, tfrecord_training_dataset
+from keras_gans.data.tfrecords import find_tfrecords, read_tfrecord_metadata
+from keras_gans.generation import GenerationError, latents_for_seeds
 from keras_gans.io import save_model_atomic, write_json_atomic, write_text_atomic
+from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, ProgressCallback, TensorBoardCallback
+from keras_gans.training.checkpoints import CHECKPOINT_PATTERN, CheckpointManager, latest_checkpoint, restore_generator
+from keras_gans.training.engine import build_gan
+from keras_gans.training.progressive import build_stage_for_images, train_progressive
+from keras_gans.training.strategy import select_strategy
 
 
 class RunError(ValueError):
@@ -79,7 +89,6 @@ def prepare_run_folder(out: Path, config: GANConfig, fresh: bool, override: bool
     A resume with a changed model config is refused with the differences unless ``override``.
     When the user named no model settings at all, the saved config is simply reused.
     """
-    from keras_gans.training.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(out / "checkpoints")
     if fresh and out.exists() and any(out.iterdir()):
@@ -109,17 +118,13 @@ def prepare_run_folder(out: Path, config: GANConfig, fresh: bool, override: bool
 
 def load_training_data(settings: RunSettings, config: GANConfig):
     """(ImageFolderData or None, tf.data pipeline factory, class names, description)."""
-    from keras_gans.data.folders import check_trainable, load_image_folder
-    from keras_gans.data.pipeline import array_dataset, tfrecord_training_dataset
 
-    from keras_gans.data.builtin import builtin_set_name, load_builtin_emoji
 
     builtin = builtin_set_name(settings.data)
     if builtin is not None:
         data = load_builtin_emoji(config.resolution, config.channels, name=builtin)
         source = f"built-in {builtin} (Noto Color Emoji)"
     else:
-        from keras_gans.data.tfrecords import find_tfrecords, read_tfrecord_metadata
 
         shards = find_tfrecords(settings.data)
         if shards:
@@ -160,11 +165,8 @@ def load_training_data(settings: RunSettings, config: GANConfig):
 
 def _build_for_run(config, checkpoint, seed):
     """A compiled engine for the run; for progressive growing, the stage the checkpoint is in."""
-    from keras_gans.training.checkpoints import CHECKPOINT_PATTERN
-    from keras_gans.training.engine import build_gan
 
     if config.progressive:
-        from keras_gans.training.progressive import build_stage_for_images
 
         images_seen = int(CHECKPOINT_PATTERN.match(checkpoint.name).group(1)) if checkpoint is not None else 0
         return build_stage_for_images(config, images_seen, seed=seed)
@@ -192,7 +194,6 @@ def _fit_in_ticks(gan, dataset, total_images, settings, callbacks):
 def _roll_back(gan, manager, guard, divergences: int, settings: RunSettings) -> None:
     """After NaN/Inf losses: back to the last good checkpoint with lower learning rates, or a
     clear stop once ``max_divergences`` is exceeded."""
-    from keras_gans.training.checkpoints import latest_checkpoint
 
     seen, losses = guard.tripped_at
     checkpoint = latest_checkpoint(manager.directory)
@@ -226,7 +227,6 @@ def load_generator(run=None, generator_path=None):
     """
     import keras
 
-    from keras_gans.generation import GenerationError
 
     if (run is None) == (generator_path is None):
         raise GenerationError("give either a run folder or a generator .keras file")
@@ -257,7 +257,6 @@ def _read_classes(path: Path) -> list:
 
 def generator_from_checkpoint(run: Path):
     """The EMA generator of a run's latest checkpoint (for runs without generator.keras)."""
-    from keras_gans.training.checkpoints import latest_checkpoint, restore_generator
 
     checkpoint = latest_checkpoint(Path(run) / "checkpoints")
     config = saved_run_config(Path(run))
@@ -271,9 +270,6 @@ def generator_from_checkpoint(run: Path):
 def train(config: GANConfig, settings: RunSettings, fresh=False, override=False, config_explicit=True, extra_callbacks=()):
     """Train (or resume) a run; returns the engine. Prints the resolved config at start."""
 
-    from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, ProgressCallback, TensorBoardCallback
-    from keras_gans.training.checkpoints import CheckpointManager
-    from keras_gans.training.strategy import select_strategy
 
     out = Path(settings.out)
     config, checkpoint = prepare_run_folder(out, config, fresh, override, config_explicit)
@@ -290,7 +286,6 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     print(format_config(config, f"{config.model_name} configuration (resolved)"))
     print(f"data: {description}")
     if data is not None and data.skipped:
-        from keras_gans.data.folders import format_skipped
 
         write_text_atomic(out / "skipped_files.txt", "".join(f"{p}\t{r}\n" for p, r in data.skipped))
         print(f"skipped {len(data.skipped)} file(s) (all listed in {out / 'skipped_files.txt'}):")
@@ -329,7 +324,6 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
         return gan
 
     grid_count = 64 if config.resolution <= 64 else (36 if config.resolution <= 128 else 16)
-    from keras_gans.generation import latents_for_seeds
 
     fixed_latents = latents_for_seeds(range(settings.seed, settings.seed + grid_count), config.latent_dim)
     fixed_labels = (np.arange(grid_count) % config.num_classes) if config.conditional else None
@@ -360,7 +354,6 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     interrupted = False
     try:
         if config.progressive:
-            from keras_gans.training.progressive import train_progressive
 
             def announce(stage_gan, resolution):
                 print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg")
