@@ -101,6 +101,11 @@ def measure(args) -> dict:
             "img_per_s": rate,
             "all_runs": speeds[resolution],
             "ratio_to_article": {system: rate[system] / rate["article"] for system in systems[1:]},
+            # Each round's own ratios: how well one invocation reproduces another.
+            "ratio_per_round": {
+                system: [ours / article for ours, article in zip(speeds[resolution][system], speeds[resolution]["article"])]
+                for system in systems[1:]
+            },
             "gflop_per_image": gflop,
             "work_ratio": gflop["float32"] / gflop["article"],
             "achieved_gflops": {system: gflop[system] * rate[system] for system in systems},
@@ -126,6 +131,13 @@ def table(result: dict) -> str:
         if shared:
             line += f" {rate[SHARED_FAKES]:.2f} ({ratio[SHARED_FAKES]:.2f}x, {gflop[SHARED_FAKES]:.2f} GFLOP/img) |"
         lines.append(line)
+    if result["rounds"] > 1:
+        lines.append("")
+        lines.append("ratio to the article's code in each round (float32 / bfloat16):")
+        for row in result["rows"]:
+            per_round = row["ratio_per_round"]
+            rounds = zip(per_round["float32"], per_round["bfloat16"])
+            lines.append(f"  {row['resolution']}x{row['resolution']}: " + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in rounds))
     return "\n".join(lines)
 
 

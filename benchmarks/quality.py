@@ -72,8 +72,14 @@ def parse_args(argv=None):
     parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
     parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--leak", action="store_true",
+                        help="also run the augmentation leak check (keras_gans.metrics.leak) at every evaluation")
     parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
     return parser.parse_args(argv)
+
+
+def metrics_of(args) -> tuple[str, ...]:
+    return METRICS + (("leak",) if getattr(args, "leak", False) else ())
 
 
 # --- Which runs -----------------------------------------------------------------------------------
@@ -206,7 +212,7 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
     )
     callback = MetricsCallback(
-        real, metrics=METRICS, every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
+        real, metrics=metrics_of(args), every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
         seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(kimg * 1000)),
         budget_seconds=minutes * 60 if minutes else None,
     )
@@ -246,7 +252,7 @@ def train_article(args, python: str, data_folder: Path, resolution: int, real, o
     train_seconds = float(trained.group(1)) if trained else total
     folder = scan_folder(run_dir / "samples")
     images, _ = load_images(folder.paths[: args.num], resolution)
-    result = evaluate(METRICS, real, images, get_extractor("effnet-lite0"), seed=args.seed)
+    result = evaluate(metrics_of(args), real, images, get_extractor("effnet-lite0"), seed=args.seed)
     from keras_gans.generation import image_grid, to_pil
     from keras_gans.io import save_png_atomic
 

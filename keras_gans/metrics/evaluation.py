@@ -14,14 +14,16 @@ import numpy as np
 
 from . import class_consistency as _classes
 from . import diversity as _diversity
+from . import leak as _leak
 from . import memorization as _memorization
 from .fid import feature_statistics, frechet_distance
 from .kid import kernel_distance
 from .precision_recall import precision_recall
 from .real_data import RealFeatures, load_images
 from keras_gans.io import write_json_atomic  # noqa: F401  (re-exported for evaluate and the callback)
+from keras_gans.generation import generate_images as generate
 
-METRICS = ("fid", "kid", "pr", "diversity", "classes", "nn")
+METRICS = ("fid", "kid", "pr", "diversity", "classes", "nn", "leak")
 METRIC_HELP = {
     "fid": "Fréchet distance of feature Gaussians (lower is better)",
     "kid": "unbiased kernel distance, mean and std over subsets (lower is better)",
@@ -29,6 +31,7 @@ METRIC_HELP = {
     "diversity": "mean pairwise MS-SSIM, generated vs real (lower is more diverse)",
     "classes": "accuracy of a real-trained classifier on generated images per class",
     "nn": "nearest real image per generated image (memorization check)",
+    "leak": "how often generated images look untransformed (not rotated, not hue-shifted) to a real-trained classifier",
 }
 
 
@@ -55,6 +58,7 @@ def primary_figure(metric: str, extractor_label: str) -> tuple[str, bool]:
         "diversity": ("MS-SSIM(generated)", False),
         "classes": ("class_accuracy(generated)", True),
         "nn": (f"NN_distance_median({extractor_label})", True),
+        "leak": ("identity_rate(generated)", True),
     }[metric]
 
 
@@ -67,7 +71,6 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
 
 def sample_generator(generator, num: int, class_names=None, seed: int = 0, truncation_psi: float = 1.0, batch_size: int = 32):
     """(uint8 images, labels or None). Conditional models: ``num`` split evenly over the classes."""
-    from keras_gans.generation import generate_images as generate
 
     conditional = bool(class_names) and len(generator.inputs) > 1
     if not conditional:
@@ -226,6 +229,14 @@ def evaluate(
                 sheet = _memorization.pair_sheet(fake_images[closest], real_images, Path(out_dir) / "nn_pairs.png")
                 report["sheet"] = str(sheet)
         details["nn"] = report
+    if "leak" in metrics:
+        real_images, _ = _real_image_sample(real, resolution, 800, seed=seed)
+        if real_images.shape[-1] != fake_images.shape[-1]:
+            real_images = real_images[..., :1] if fake_images.shape[-1] == 1 else np.repeat(real_images, 3, -1)
+        report = _leak.augmentation_leak(real_images, fake_images, extractor, seed=seed)
+        figures["identity_rate(generated)"] = report["generated"]
+        figures["identity_rate(real held-out)"] = report["real_held_out"]
+        details["leak"] = report
     return result
 
 

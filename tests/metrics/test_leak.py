@@ -1,0 +1,56 @@
+"""The augmentation leak check: a real-trained transform classifier calls held-out reals and
+faithful fakes "identity", and fakes that paint rotated or hue-shifted images something else."""
+import numpy as np
+
+from keras_gans.metrics.leak import TRANSFORMS, augmentation_leak, transform
+
+
+def _pictures(count, seed):
+    """Upright 'paintings': warm sky on top, green ground below, a sun somewhere in the sky."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((count, 16, 16, 3), np.uint8)
+    for image in images:
+        horizon = rng.integers(7, 11)
+        image[:horizon] = (rng.integers(180, 255), rng.integers(90, 160), rng.integers(20, 80))
+        image[horizon:] = (rng.integers(10, 60), rng.integers(120, 200), rng.integers(10, 60))
+        x, y = rng.integers(1, 14), rng.integers(1, horizon - 2)
+        image[y:y + 2, x:x + 2] = 255
+    return images
+
+
+def _features(images):
+    return np.asarray(images, np.float64).reshape(len(images), -1) / 255.0
+
+
+def test_transforms_are_what_they_say():
+    rng = np.random.default_rng(0)
+    images = _pictures(4, 0)
+    assert np.array_equal(transform(images, "identity", rng), images)
+    assert np.array_equal(transform(images, "rot180", rng), images[:, ::-1, ::-1])
+    np.testing.assert_array_equal(transform(transform(images, "rot90", rng), "rot270", rng), images)
+    shifted = transform(images, "hue", rng)
+    assert shifted.shape == images.shape and not np.array_equal(shifted, images)
+    # A hue rotation keeps each pixel's brightest-minus-darkest channel spread (HSV's V and S).
+    spread = lambda x: x.max(-1).astype(int) - x.min(-1).astype(int)  # noqa: E731
+    assert np.abs(spread(shifted) - spread(images)).max() <= 2
+
+
+def test_faithful_fakes_score_like_reals_and_leaking_fakes_do_not():
+    reals = _pictures(160, 1)
+    faithful = augmentation_leak(reals, _pictures(100, 2), _features, seed=0)
+    assert faithful["real_held_out"] > 0.9
+    assert abs(faithful["generated"] - faithful["real_held_out"]) < 0.1
+    assert set(faithful["held_out_accuracy_per_transform"]) == set(TRANSFORMS)
+    rng = np.random.default_rng(3)
+    leaking = np.concatenate([transform(_pictures(50, 4), "rot90", rng), transform(_pictures(50, 5), "hue", rng)])
+    leaked = augmentation_leak(reals, leaking, _features, seed=0)
+    assert leaked["generated"] < 0.3
+
+
+def test_blurred_but_upright_fakes_are_not_called_leaking():
+    """Generated images unlike the training set (here: blurred) must not read as transformed."""
+    reals = _pictures(160, 1)
+    fakes = _pictures(100, 2).astype(np.float32)
+    fakes = ((fakes + np.roll(fakes, 1, 1) + np.roll(fakes, 1, 2) + np.roll(fakes, -1, 1)) / 4).astype(np.uint8)
+    report = augmentation_leak(reals, fakes, _features, seed=0)
+    assert abs(report["generated"] - report["real_held_out"]) < 0.15
