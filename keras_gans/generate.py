@@ -12,6 +12,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from keras_gans import generation as gen
 from keras_gans.generation import GenerationError, PSI_RANGE
 from keras_gans.io import atomic_path, save_png_atomic
@@ -39,12 +41,30 @@ def build_parser():
     parser.add_argument("--psis", default="-1,-0.5,0,0.5,0.7,1", help="truncation rows (truncation mode)")
     parser.add_argument("--sources", type=int, default=5, help="source images (mixing mode)")
     parser.add_argument("--destinations", type=int, default=4, help="destination images (mixing mode)")
+    parser.add_argument("--source-w", nargs="+", metavar="W.npy",
+                        help="mixing: projected styles (python -m keras_gans.project's w.npy) as the sources")
+    parser.add_argument("--destination-w", nargs="+", metavar="W.npy",
+                        help="mixing: projected styles as the destinations (coarse from these, the rest from the sources)")
     parser.add_argument("--keyframes", type=int, default=4, help="latents visited (interpolate mode)")
     parser.add_argument("--steps", type=int, default=16, help="frames between keyframes (interpolate mode)")
     parser.add_argument("--fps", type=float, default=16, help="GIF frame rate")
     parser.add_argument("--per-class", action="store_true", help="interpolate: one row per class (conditional)")
     parser.add_argument("--batch-size", type=int, default=32)
     return parser
+
+
+def _load_ws(paths) -> np.ndarray:
+    """Projected styles, one (num_ws, dim) array per file, stacked; plain arrays only (no pickle)."""
+    arrays = []
+    for path in paths:
+        try:
+            arrays.append(np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as error:
+            raise GenerationError(f"{path}: not a w.npy file written by python -m keras_gans.project ({error})") from None
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise GenerationError(f"the w files have different shapes: {sorted(shapes)}")
+    return np.stack(arrays)
 
 
 def _file_safe(name: str) -> str:
@@ -87,9 +107,6 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    import numpy as np
-
-
     if args.num < 1:
         raise ValueError("--num must be at least 1")
 
@@ -138,9 +155,14 @@ def _run(args) -> int:
         sources = list(range(args.seed, args.seed + args.sources))
         destinations = list(range(args.seed + 1000, args.seed + 1000 + args.destinations))
         labels = None if class_index is None else np.full(max(args.sources, args.destinations), class_index)
-        sheet = gen.mixing_sheet(generator, sources, destinations, args.seed, args.truncation, labels)
+        source_ws = _load_ws(args.source_w) if args.source_w else None
+        destination_ws = _load_ws(args.destination_w) if args.destination_w else None
+        sheet = gen.mixing_sheet(generator, sources, destinations, args.seed, args.truncation, labels,
+                                 source_ws=source_ws, destination_ws=destination_ws)
         save_png_atomic(gen.to_pil(sheet), out)
-        print(f"wrote {out} (coarse, middle and fine style mixing; sources {sources}, destinations {destinations})")
+        described = lambda files, seeds: ", ".join(files) if files else str(seeds)  # noqa: E731
+        print(f"wrote {out} (coarse, middle and fine style mixing; sources {described(args.source_w, sources)}, "
+              f"destinations {described(args.destination_w, destinations)})")
     else:
         if args.per_class:
             sheet = gen.per_class_interpolation_sheet(generator, class_names, args.columns or 8, args.seed, args.truncation)

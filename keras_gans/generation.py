@@ -209,10 +209,13 @@ def style_layer_resolutions(synthesis) -> list[int]:
     return [by_index[i] for i in sorted(by_index)]
 
 
-def mixing_sheet(generator, source_seeds, destination_seeds, seed_for_noise: int = 0, psi: float = 1.0, labels=None):
+def mixing_sheet(generator, source_seeds, destination_seeds, seed_for_noise: int = 0, psi: float = 1.0, labels=None,
+                 source_ws=None, destination_ws=None):
     """The style-mixing figure: for each of coarse / middle / fine, a grid whose top row shows
     the source images, whose left column shows the destinations, and whose cells take the
-    destination's styles except in that range, which come from the source."""
+    destination's styles except in that range, which come from the source. ``source_ws`` /
+    ``destination_ws`` (arrays (N, num_ws, dim), e.g. projected paintings from
+    keras_gans.projection) replace the seeds' styles on their side."""
     parts = style_parts(generator)
     if parts is None:
         raise GenerationError("style mixing needs a style-based generator (StyleGAN)")
@@ -226,20 +229,29 @@ def mixing_sheet(generator, source_seeds, destination_seeds, seed_for_noise: int
         inputs = [z, np.asarray(class_labels, np.int32)] if is_conditional(generator) else z
         w = np.asarray(mapping(inputs, training=False))
         w_avg = np.asarray(truncation.w_avg)
-        return w_avg + psi * (w - w_avg)
+        return np.repeat((w_avg + psi * (w - w_avg))[:, None, :], num_ws, axis=1)
+
+    def given(ws, side):
+        ws = np.asarray(ws, np.float32)
+        if ws.ndim == 2:
+            ws = ws[None]
+        if ws.ndim != 3 or ws.shape[1:] != (num_ws, int(synthesis.inputs[0].shape[2])):
+            raise GenerationError(f"{side} styles have shape {ws.shape[1:]}; this generator takes "
+                                  f"({num_ws}, {int(synthesis.inputs[0].shape[2])}) per image (a projection's w.npy)")
+        return ws
 
     source_labels = labels if labels is not None else np.zeros(len(source_seeds), np.int32)
     destination_labels = labels if labels is not None else np.zeros(len(destination_seeds), np.int32)
-    source_w = mapped(source_seeds, source_labels[: len(source_seeds)])
-    destination_w = mapped(destination_seeds, destination_labels[: len(destination_seeds)])
+    source = given(source_ws, "source") if source_ws is not None else mapped(source_seeds, source_labels[: len(source_seeds)])
+    destination = (given(destination_ws, "destination") if destination_ws is not None
+                   else mapped(destination_seeds, destination_labels[: len(destination_seeds)]))
 
     def synthesize(ws):
         seed_noise(generator, seed_for_noise)
         return to_uint8(np.asarray(synthesis(ws.astype(np.float32), training=False)))
 
-    broadcast = lambda w: np.repeat(w[:, None, :], num_ws, axis=1)  # noqa: E731
-    source_images = synthesize(broadcast(source_w))
-    destination_images = synthesize(broadcast(destination_w))
+    source_images = synthesize(source)
+    destination_images = synthesize(destination)
     height, width, channels = source_images.shape[1:]
     blank = np.full((1, height, width, channels), 255, np.uint8)
     sections = []
@@ -248,11 +260,11 @@ def mixing_sheet(generator, source_seeds, destination_seeds, seed_for_noise: int
         if not mask.any():
             continue
         tiles = [blank, source_images]
-        for row, destination in enumerate(destination_w):
-            ws = broadcast(np.repeat(destination[None], len(source_w), axis=0))
-            ws[:, mask] = broadcast(source_w)[:, mask]
+        for row in range(len(destination)):
+            ws = np.repeat(destination[row][None], len(source), axis=0)
+            ws[:, mask] = source[:, mask]
             tiles += [destination_images[row : row + 1], synthesize(ws)]
-        sections.append(image_grid(np.concatenate(tiles), len(source_seeds) + 1))
+        sections.append(image_grid(np.concatenate(tiles), len(source) + 1))
     separator = np.full((max(2, height // 16), sections[0].shape[1], channels), 255, np.uint8)
     stacked = []
     for section in sections:

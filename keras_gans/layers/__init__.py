@@ -15,6 +15,7 @@ from keras_gans.layers.style import (
     NoiseInjection,
     SelectLatent,
     Truncation,
+    fix_noise,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "SelectLatent",
     "Truncation",
     "crop_quarter",
+    "fix_noise",
 ]

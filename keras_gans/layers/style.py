@@ -72,6 +72,9 @@ class NoiseImage(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
+        fixed = fixed_noise_of(self)
+        if fixed is not None:
+            return ops.cast(fixed, self.compute_dtype)
         batch = ops.shape(inputs)[0]
         return keras.random.uniform((batch, self.size, self.size, 1), seed=self.seed_generator, dtype=self.compute_dtype)
 
@@ -80,6 +83,17 @@ class NoiseImage(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+def fix_noise(layer, noise) -> None:
+    """Makes a noise layer (NoiseInjection, NoiseImage) use ``noise`` (a tensor or variable of shape
+    (1 or batch, height, width, 1)) instead of drawing it; ``None`` draws again. Projection
+    optimises the noise this way. Kept out of Keras' tracking: it is never part of the model."""
+    object.__setattr__(layer, "_fixed_noise", noise)
+
+
+def fixed_noise_of(layer):
+    return layer.__dict__.get("_fixed_noise")
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -103,10 +117,14 @@ class NoiseInjection(keras.layers.Layer):
     def call(self, inputs):
         if not self.randomize:
             return inputs
-        shape = ops.shape(inputs)
-        noise = keras.random.normal(
-            (shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=self.compute_dtype
-        )
+        fixed = fixed_noise_of(self)
+        if fixed is not None:
+            noise = ops.cast(fixed, self.compute_dtype)
+        else:
+            shape = ops.shape(inputs)
+            noise = keras.random.normal(
+                (shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=self.compute_dtype
+            )
         return inputs + noise * ops.cast(self.strength, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
