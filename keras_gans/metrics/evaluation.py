@@ -233,7 +233,7 @@ def evaluate(
         real_images, _ = _real_image_sample(real, resolution, 800, seed=seed)
         if real_images.shape[-1] != fake_images.shape[-1]:
             real_images = real_images[..., :1] if fake_images.shape[-1] == 1 else np.repeat(real_images, 3, -1)
-        report = _leak.augmentation_leak(real_images, fake_images, extractor, seed=seed)
+        report = _leak.augmentation_leak(real_images, fake_images, seed=seed)
         figures["identity_rate(generated)"] = report["generated"]
         figures["identity_rate(real held-out)"] = report["real_held_out"]
         details["leak"] = report
