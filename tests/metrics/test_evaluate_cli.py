@@ -87,3 +87,16 @@ def test_unknown_extractor_is_a_usage_error(real_dir, capsys):
         evaluate.main(["--fake", str(real_dir), "--data", str(real_dir), "--extractor", "vgg"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_leak_check_through_the_cli(tmp_path, real_dir, capsys):
+    """The real images themselves, given as generated ones, look as untransformed as held-out reals."""
+    out = tmp_path / "leak.json"
+    code = evaluate.main(["--fake", str(real_dir), "--data", str(real_dir), "--metrics", "leak", "--out", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    figures = result["figures"]
+    assert 0.0 <= figures["identity_rate(generated)"] <= 1.0
+    assert 0.0 <= figures["identity_rate(real held-out)"] <= 1.0
+    assert result["details"]["leak"]["features"] == "thumbnail_features"
+    assert result["details"]["leak"]["real_held_out_count"] == 6  # a quarter of 24
