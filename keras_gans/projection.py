@@ -91,10 +91,11 @@ def _noise_layers(synthesis):
     return [layer for layer in _all_layers(synthesis) if isinstance(layer, (NoiseInjection, NoiseImage))]
 
 
-def _noise_shape(layer, synthesis):
+def _noise_shape(layer):
+    """One noise map for a batch of one: the article's whole noise image, or a layer's own size."""
     if isinstance(layer, NoiseImage):
         return (1, layer.size, layer.size, 1)
-    height, width = layer.input.shape[1:3] if hasattr(layer, "input") else synthesis.output.shape[1:3]
+    height, width = layer.input.shape[1:3]
     return (1, int(height), int(width), 1)
 
 
@@ -128,7 +129,7 @@ def project(generator, target: np.ndarray, distance, settings: ProjectionSetting
     start = np.tile(w_mean[None, None], (1, num_ws if settings.w_plus else 1, 1))
     w_opt = tf.Variable(start, dtype=tf.float32, name="w")
     layers = _noise_layers(synthesis)
-    noise_maps = [tf.Variable(rng.normal(_noise_shape(layer, synthesis)), name=f"noise_{i}") for i, layer in enumerate(layers)]
+    noise_maps = [tf.Variable(rng.normal(_noise_shape(layer)), name=f"noise_{i}") for i, layer in enumerate(layers)]
     target_image = tf.constant(target[None].astype(np.float32) / 127.5 - 1.0)
     optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate, beta_1=0.9, beta_2=0.999)
     variables = [w_opt] + noise_maps

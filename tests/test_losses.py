@@ -1,4 +1,5 @@
 """Losses and penalties against values computed by hand."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -72,8 +73,6 @@ class _Step:
         self.real_logits = tf.reduce_sum(self.real * self.weights, axis=[1, 2, 3])
         self.real_classes = tf.constant([[5.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
         self.fake_classes = tf.constant([[0.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
-        import keras
-
         self.seed = keras.random.SeedGenerator(0)
 
     def gradients_at(self, points):
