@@ -36,7 +36,7 @@ from keras_gans.layers import (
 from keras_gans.models.common import described_generator
 
 ARTICLE_WIDTHS = (512, 384, 256, 192, 128, 64, 32, 16)
-ARTICLE_DISCRIMINATOR_WIDTHS = (16, 32, 64, 128, 192, 256)
+ARTICLE_DISCRIMINATOR_WIDTHS = (16, 32, 64, 128, 192, 256, 384, 512)
 
 
 @dataclass
@@ -49,6 +49,10 @@ class StyleGANConfig(GANConfig):
     # Empty: min(width_max, width_base // resolution) at each resolution.
     constant_channels: int = 0
     synthesis_widths: tuple[int, ...] = ()
+    # "formula": min(width_max, width_base // resolution); "article": the article's width tables
+    # at any resolution (a 4x4 block as wide as the image, then 512, 384, 256, 192, 128, 64, 32, 16
+    # ending at 16; D 16, 32, 64, 128, 192, 256, ...). Explicit widths above win over both.
+    width_rule: Literal["formula", "article"] = "formula"
     width_base: int = 8192
     width_max: int = 512
     initial_block: bool = True  # the paper's 4x4 conv layer before the first doubling
@@ -147,6 +151,9 @@ def width_at(config: StyleGANConfig, resolution: int) -> int:
 def synthesis_widths(config: StyleGANConfig) -> tuple[int, list[int]]:
     """(constant channels, widths of the blocks at 8, 16, ... resolution)."""
     sizes = [4 * 2 ** (i + 1) for i in range(config.num_doublings)]
+    if config.width_rule == "article":
+        widths = list(config.synthesis_widths) or list(ARTICLE_WIDTHS[-config.num_doublings:])
+        return config.constant_channels or config.resolution, widths
     widths = list(config.synthesis_widths) or [width_at(config, size) for size in sizes]
     constant = config.constant_channels or width_at(config, 4)
     return constant, widths
@@ -155,6 +162,8 @@ def synthesis_widths(config: StyleGANConfig) -> tuple[int, list[int]]:
 def discriminator_widths(config: StyleGANConfig) -> list[int]:
     if config.discriminator_widths:
         return list(config.discriminator_widths)
+    if config.width_rule == "article":
+        return list(ARTICLE_DISCRIMINATOR_WIDTHS[: config.num_doublings])
     return [width_at(config, 4 * 2 ** (i + 1)) for i in reversed(range(config.num_doublings))]
 
 
@@ -369,7 +378,6 @@ def article_preset(resolution: int = 256) -> StyleGANConfig:
     all deliberate (docs/models.md): 8 mapping layers where the article has 4, RGB out of
     2 * sigmoid - 1 where the article's sigmoid paints YCbCr in [0, 1], and the noise image
     drawn inside the generator (a NoiseImage layer) rather than fed as an input."""
-    doublings = int(math.log2(resolution)) - 2
     return StyleGANConfig(
         resolution=resolution,
         latent_dim=512,
@@ -378,18 +386,17 @@ def article_preset(resolution: int = 256) -> StyleGANConfig:
         mapping_lr_multiplier=0.1,
         mapping_normalize_z=False,
         mapping_final_activation=False,
-        # A 4x4 block of width R (two styled 3x3 convs) on Dense(4*4*R) of the number 1.
-        constant_channels=resolution,
+        # A 4x4 block of width R (two styled 3x3 convs) on Dense(4*4*R) of the number 1; the
+        # article's widths follow --resolution when it changes the preset's.
+        width_rule="article",
         constant_input="dense",
         initial_block=True,
         initial_block_conv=True,
-        synthesis_widths=ARTICLE_WIDTHS[-doublings:],
         one_style_per_block=True,
         noise_source="cropped-uniform",
         adain_affine="separate",
         output_activation="sigmoid",
         # d_block: conv3x3 -> LeakyReLU -> AveragePooling -> conv3x3 -> LeakyReLU, no skip.
-        discriminator_widths=ARTICLE_DISCRIMINATOR_WIDTHS[:doublings],
         discriminator_downsample="middle",
         discriminator_skip=False,
         discriminator_dense_units=128,

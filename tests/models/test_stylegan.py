@@ -112,6 +112,15 @@ def test_article_generator_round_trips_in_safe_mode_with_its_noise_image(tmp_pat
     assert not np.array_equal(generate_images(loaded, 3, seed=4), generate_images(loaded, 3, seed=5))
 
 
+def test_article_widths_follow_a_resolution_given_over_the_preset():
+    from keras_gans.config import apply_overrides, preset_config
+
+    config = apply_overrides(preset_config("stylegan-article"), {"resolution": "64"}, "test")
+    assert synthesis_widths(config) == (64, [128, 64, 32, 16])
+    assert discriminator_widths(config) == [16, 32, 64, 128]
+    assert build_generator(config).get_layer("synthesis").count_params() == ARTICLE_GENERATOR_PARAMS_64
+
+
 def test_article_discriminator_ends_in_dense_128_dropout_dense_1():
     discriminator = build_discriminator(article_preset(16))
     names = [layer.name for layer in discriminator.layers]
