@@ -34,7 +34,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
-
     parser = argparse.ArgumentParser(
         prog="python -m keras_gans.evaluate",
         description=__doc__.split("\n\n")[0],
@@ -70,7 +69,6 @@ class UsageError(Exception):
 
 
 def _load_generator(run: str | None, generator_path: str | None):
-
     if run is not None and not Path(run).is_dir():
         raise UsageError(f"--run {run}: no such folder")
     if run is None and not Path(generator_path).is_file():

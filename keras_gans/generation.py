@@ -130,7 +130,6 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
 
 
 def _draws_noise(layer) -> bool:
-
     return isinstance(layer, (NoiseInjection, NoiseImage))
 
 

@@ -209,7 +209,6 @@ def main(argv=None) -> int:
 
 
 def _metrics_callback(args, config):
-
     if args.data is None:
         raise ValueError("--metrics needs --data (real images to compare against)")
     weights = args.inception_weights

@@ -105,7 +105,6 @@ def files_fingerprint(paths, root: Path | None = None, **settings) -> str:
 
 
 def default_cache_dir() -> Path:
-
     return cache_dir("datasets")
 
 

@@ -45,7 +45,6 @@ def _painting_options(parser):
 
 
 def _check(parser, args):
-
     if args.per_room < 1:
         parser.error(f"--per-room must be at least 1, got {args.per_room}")
     if not PSI_RANGE[0] <= args.truncation <= PSI_RANGE[1]:
@@ -60,7 +59,6 @@ def _check(parser, args):
 
 
 def default_site_cache(runs) -> Path:
-
     key = hashlib.sha256("\n".join(str(Path(r).resolve()) for r in runs).encode()).hexdigest()[:16]
     return cache_dir("gallery") / key
 

@@ -99,5 +99,4 @@ def save_animation(frames: np.ndarray, path: Path, fps: float = 12.0) -> None:
 
 
 def save_sheet(sheet: np.ndarray, path: Path) -> None:
-
     save_image_atomic(gen.to_pil(sheet).convert("RGB"), path, "WEBP", quality=90)

@@ -228,12 +228,10 @@ def _extra_done(record, wing_dir: Path, name: str) -> bool:
 
 
 def _write_page(environment, template: str, path: Path, **context) -> None:
-
     write_text_atomic(path, environment.get_template(template).render(**context))
 
 
 def _copy_assets(out: Path) -> None:
-
     for asset in sorted(ASSETS.iterdir()):
         if asset.is_file():
             with atomic_path(out / "assets" / asset.name, suffix=asset.suffix) as temporary:

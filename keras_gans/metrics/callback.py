@@ -171,7 +171,6 @@ class MetricsCallback(keras.callbacks.Callback):
         result["kimg"] = kimg
         result["train_seconds"] = train_seconds
         if self.sheet_dir is not None:
-
             sheet = self.sheet_dir / f"sheet-{kimg:08.3f}kimg.png"
             save_png_atomic(to_pil(image_grid(images[:64], 8)), sheet)
             result["sheet"] = str(sheet)

@@ -222,7 +222,6 @@ def load_fid_inception(weights: str | Path | Mapping[str, np.ndarray], input_siz
 
 
 def weights_cache_dir() -> Path:
-
     return cache_dir("weights")
 
 

@@ -106,12 +106,10 @@ def folder_resolution(folder: ImageFolder) -> int:
 
 
 def cache_root() -> Path:
-
     return cache_dir("metrics")
 
 
 def _cache_key(folder: ImageFolder, paths: list[Path], extractor: str, resolution: int) -> str:
-
     return files_fingerprint(paths, root=folder.root, version=CACHE_VERSION, extractor=extractor,
                              resolution=resolution, classes=folder.class_names, crop="center")
 

@@ -125,7 +125,6 @@ class GAN(keras.Model):
         # Progressive growing: every FadeIn layer's alpha follows the images-shown schedule.
         self.fade_layers = []
         if config.progressive:
-
             self.progressive_schedule = ProgressiveSchedule(
                 config.progressive_start_resolution, config.resolution, config.fade_kimg, config.stable_kimg
             )

@@ -125,7 +125,6 @@ def load_training_data(settings: RunSettings, config: GANConfig):
         data = load_builtin_emoji(config.resolution, config.channels, name=builtin)
         source = f"built-in {builtin} (Noto Color Emoji)"
     else:
-
         shards = find_tfrecords(settings.data)
         if shards:
             meta = read_tfrecord_metadata(settings.data)
@@ -167,7 +166,6 @@ def _build_for_run(config, checkpoint, seed):
     """A compiled engine for the run; for progressive growing, the stage the checkpoint is in."""
 
     if config.progressive:
-
         images_seen = int(CHECKPOINT_PATTERN.match(checkpoint.name).group(1)) if checkpoint is not None else 0
         return build_stage_for_images(config, images_seen, seed=seed)
     gan = build_gan(config, seed=seed)
@@ -286,7 +284,6 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     print(format_config(config, f"{config.model_name} configuration (resolved)"))
     print(f"data: {description}")
     if data is not None and data.skipped:
-
         write_text_atomic(out / "skipped_files.txt", "".join(f"{p}\t{r}\n" for p, r in data.skipped))
         print(f"skipped {len(data.skipped)} file(s) (all listed in {out / 'skipped_files.txt'}):")
         print(format_skipped(data.skipped, limit=10))
@@ -354,7 +351,6 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     interrupted = False
     try:
         if config.progressive:
-
             def announce(stage_gan, resolution):
                 print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg")
 
