@@ -14,6 +14,7 @@ import math
 import tensorflow as tf
 
 from keras_gans.config import DIFFAUGMENT_TRANSFORMS
+from keras_gans.replicas import per_replica
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
@@ -31,7 +32,7 @@ def parse_policy(policy: str) -> tuple[str, ...]:
 def _uniform(images, shape, seed_generator):
     import keras
 
-    return keras.random.uniform(shape, seed=seed_generator, dtype=images.dtype)
+    return per_replica(lambda full: keras.random.uniform(full, seed=seed_generator, dtype=images.dtype), *shape)
 
 
 def random_color(images, seed_generator):
@@ -109,14 +110,13 @@ _LUMA = 3 ** -0.5  # each component of the unit grey axis
 def _draw(shape, seed_generator, kind="uniform"):
     import keras
 
-    if kind == "normal":
-        return keras.random.normal(shape, seed=seed_generator)
-    return keras.random.uniform(shape, seed=seed_generator)
+    draw = keras.random.normal if kind == "normal" else keras.random.uniform
+    return per_replica(lambda full: draw(full, seed=seed_generator), *shape)
 
 
 def _gate(values, probability, seed_generator, identity=0.0):
     """``values`` where a per-sample coin with ``probability`` comes up, else ``identity``."""
-    keep = _draw(tf.shape(values)[:1], seed_generator) < probability
+    keep = _draw([tf.shape(values)[0]], seed_generator) < probability
     keep = tf.reshape(keep, [-1] + [1] * (len(values.shape) - 1))
     return tf.where(keep, values, tf.cast(identity, values.dtype) * tf.ones_like(values))
 

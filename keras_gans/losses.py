@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans.layers.gating import crop_quarter
+from keras_gans.replicas import across_replicas, per_replica
 
 
 def _flat(logits):
@@ -248,15 +249,17 @@ class R1Regularization(Term):
 def wgan_gp_points(real, fakes, seed):
     """Random interpolates x_hat = x + eps (G(z) - x), one eps ~ U[0, 1] per sample, where
     WGAN-GP evaluates its penalty (Gulrajani et al. 2017, alg. 1)."""
-    epsilon = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), seed=seed, dtype=real.dtype)
+    epsilon = per_replica(lambda shape: keras.random.uniform(shape, seed=seed, dtype=real.dtype), tf.shape(real)[0], 1, 1, 1)
     return real + epsilon * (tf.cast(fakes, real.dtype) - real)
 
 
 def dragan_points(real, seed):
     """Perturbed reals x + 0.5 * std(x) * U[0, 1), where DRAGAN evaluates its penalty
     (Kodali et al. 2017, sec. 4 and their reference code)."""
-    _, variance = tf.nn.moments(real, axes=[0, 1, 2, 3])
-    noise = keras.random.uniform(tf.shape(real), seed=seed, dtype=real.dtype)
+    # The spread of the global batch, not of this replica's share of it.
+    mean = across_replicas("MEAN", tf.reduce_mean(real))
+    variance = across_replicas("MEAN", tf.reduce_mean(tf.square(real - mean)))
+    noise = per_replica(lambda shape: keras.random.uniform(shape, seed=seed, dtype=real.dtype), tf.shape(real)[0], *real.shape[1:])
     return real + 0.5 * tf.sqrt(variance) * noise
 
 

@@ -27,6 +27,7 @@ from keras_gans.data.folders import DatasetError
 from keras_gans.metrics.callback import MetricsCallback
 from keras_gans.training.checkpoints import CheckpointWriteError
 from keras_gans.training.run import RunError, RunSettings, train
+from keras_gans.training.strategy import STRATEGIES, StrategyError
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "at most N times, then it stops")
     data.add_argument("--sample-every", type=float, default=5.0, metavar="KIMG", help="sample grid interval")
     data.add_argument("--tick", type=float, default=1.0, metavar="KIMG", help="TensorBoard scalar interval")
-    data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multi-worker"), help="tf.distribute strategy")
+    data.add_argument("--strategy", default="auto", choices=STRATEGIES, help="tf.distribute strategy (see docs/scaling.md)")
     data.add_argument("--cpu-devices", type=int, default=0, metavar="N", help="mirror over N logical CPU devices (tests tf.distribute without GPUs)")
     data.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
         if args.metrics:
             callbacks.append(_metrics_callback(args, config))
         train(config, settings, fresh=args.fresh, override=args.override, config_explicit=explicit, extra_callbacks=callbacks)
-    except (ConfigError, DatasetError, RunError, ValueError) as error:
+    except (ConfigError, DatasetError, RunError, StrategyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except CheckpointWriteError as error:

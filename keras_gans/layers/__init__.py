@@ -1,10 +1,11 @@
 """Reusable, serializable building blocks shared by every model (no Lambda layers)."""
 from keras_gans.layers.description import GeneratorDescription
 from keras_gans.layers.conditioning import ConditionalBatchNormalization, OneHot, ProjectionScore
+from keras_gans.layers.dropout import ReplicaDropout
 from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.fade import FadeIn
 from keras_gans.layers.gating import GLU, RandomQuarterCrop, crop_quarter
-from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm
+from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm, batch_normalization
 from keras_gans.layers.spectral import SNConv2D, SNDense, SNEmbedding
 from keras_gans.layers.style import (
     AdaIN,
@@ -36,11 +37,13 @@ __all__ = [
     "PixelNorm",
     "ProjectionScore",
     "RandomQuarterCrop",
+    "ReplicaDropout",
     "SNConv2D",
     "SNDense",
     "SNEmbedding",
     "SelectLatent",
     "Truncation",
+    "batch_normalization",
     "crop_quarter",
     "fix_noise",
 ]

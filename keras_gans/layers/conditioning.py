@@ -6,6 +6,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_gans.layers.normalization import batch_normalization
+
 
 @keras.saving.register_keras_serializable(package="keras_gans")
 class OneHot(keras.layers.Layer):
@@ -38,9 +40,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self.num_classes = num_classes
         self.momentum = momentum
         self.epsilon = epsilon
-        self.normalize = keras.layers.BatchNormalization(
-            momentum=momentum, epsilon=epsilon, center=False, scale=False, name="normalize"
-        )
+        self.normalize = batch_normalization(momentum=momentum, epsilon=epsilon, center=False, scale=False, name="normalize")
 
     def build(self, input_shape):
         feature_shape = input_shape[0]

@@ -13,6 +13,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gans.replicas import per_replica
+
 
 @keras.saving.register_keras_serializable(package="keras_gans")
 class GLU(keras.layers.Layer):
@@ -55,7 +57,9 @@ class RandomQuarterCrop(keras.layers.Layer):
     def call(self, inputs, training=False):
         batch = ops.shape(inputs)[0]
         if training:
-            quarter = keras.random.randint((batch,), 0, 4, seed=self.seed_generator, dtype="int32")
+            quarter = per_replica(
+                lambda shape: keras.random.randint(shape, 0, 4, seed=self.seed_generator, dtype="int32"), batch
+            )
         else:
             quarter = ops.zeros((batch,), dtype="int32")
         return [crop_quarter(inputs, quarter), quarter]

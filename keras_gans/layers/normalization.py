@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -71,3 +72,12 @@ class MinibatchStdDev(keras.layers.Layer):
             "num_features": self.num_features,
             "epsilon": self.epsilon,
         }
+
+
+def batch_normalization(**kwargs) -> keras.layers.BatchNormalization:
+    """Keras' batch normalization, with the global batch's statistics when the model is built
+    under a strategy with several replicas (``synchronized``: an all-reduce of the sums per
+    layer), so that a mirrored run normalises as a single-device run of the same global batch
+    does. On one device it is the plain layer."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return keras.layers.BatchNormalization(synchronized=replicas > 1, **kwargs)

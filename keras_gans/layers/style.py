@@ -12,6 +12,8 @@ import math
 import keras
 from keras import ops
 
+from keras_gans.replicas import per_replica
+
 
 @keras.saving.register_keras_serializable(package="keras_gans")
 class ConstantInput(keras.layers.Layer):
@@ -76,7 +78,10 @@ class NoiseImage(keras.layers.Layer):
         if fixed is not None:
             return ops.cast(fixed, self.compute_dtype)
         batch = ops.shape(inputs)[0]
-        return keras.random.uniform((batch, self.size, self.size, 1), seed=self.seed_generator, dtype=self.compute_dtype)
+        return per_replica(
+            lambda shape: keras.random.uniform(shape, seed=self.seed_generator, dtype=self.compute_dtype),
+            batch, self.size, self.size, 1,
+        )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, 1)
@@ -122,8 +127,9 @@ class NoiseInjection(keras.layers.Layer):
             noise = ops.cast(fixed, self.compute_dtype)
         else:
             shape = ops.shape(inputs)
-            noise = keras.random.normal(
-                (shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=self.compute_dtype
+            noise = per_replica(
+                lambda full: keras.random.normal(full, seed=self.seed_generator, dtype=self.compute_dtype),
+                shape[0], shape[1], shape[2], 1,
             )
         return inputs + noise * ops.cast(self.strength, self.compute_dtype)
 

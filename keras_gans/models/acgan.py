@@ -23,7 +23,7 @@ from typing import Literal
 import keras
 
 from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import ConditionalBatchNormalization, OneHot
+from keras_gans.layers import ConditionalBatchNormalization, OneHot, ReplicaDropout, batch_normalization
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -83,7 +83,7 @@ def paper_generator(config: ACGANConfig, doublings: int) -> keras.Model:
     for index, filters in enumerate(widths[1:], start=1):
         size = 4 * 2**index
         x = keras.layers.Conv2DTranspose(filters, 5, strides=2, padding="same", name=f"up{size}")(x)
-        x = keras.layers.BatchNormalization(name=f"up{size}_bn")(x)
+        x = batch_normalization(name=f"up{size}_bn")(x)
         x = keras.layers.ReLU(name=f"up{size}_relu")(x)
     x = keras.layers.Conv2DTranspose(config.channels, 5, strides=2, padding="same", name=f"up{config.resolution}")(x)
     return described_generator(inputs, tanh_image(x), config, "acgan_generator")
@@ -96,10 +96,10 @@ def paper_discriminator_features(config: ACGANConfig, image, doublings: int):
         name = f"conv{index}"
         x = keras.layers.Conv2D(filters, 3, strides=2 if index % 2 == 0 else 1, padding="same", name=name)(x)
         if index > 0:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = batch_normalization(name=f"{name}_bn")(x)
         x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
         if config.dropout:
-            x = keras.layers.Dropout(config.dropout, name=f"{name}_dropout")(x)
+            x = ReplicaDropout(config.dropout, name=f"{name}_dropout")(x)
     return keras.layers.Flatten(name="flatten")(x)
 
 
@@ -140,7 +140,7 @@ def resnet_generator(config: ACGANConfig, doublings: int) -> keras.Model:
     x = keras.layers.Reshape((4, 4, width), name="reshape")(x)
     for index in range(doublings):
         x = residual_up(x, label, width, config, f"gblock{4 * 2 ** (index + 1)}")
-    x = keras.layers.BatchNormalization(name="final_bn")(x)
+    x = batch_normalization(name="final_bn")(x)
     x = keras.layers.ReLU(name="final_relu")(x)
     x = keras.layers.Conv2D(config.channels, 3, padding="same", name="to_rgb")(x)
     return described_generator(inputs, tanh_image(x), config, "acgan_generator")

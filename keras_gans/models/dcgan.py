@@ -21,6 +21,7 @@ from typing import Literal
 import keras
 
 from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
+from keras_gans.layers import batch_normalization
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -62,14 +63,14 @@ def dcgan_generator(config, name="dcgan_generator") -> keras.Model:
     # "Project and reshape" (fig. 1): a dense layer to 4x4xW.
     x = keras.layers.Dense(4 * 4 * widths[0], use_bias=False, name="project")(z)
     x = keras.layers.Reshape((4, 4, widths[0]), name="reshape")(x)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = batch_normalization(name="project_bn")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     for index, filters in enumerate(widths[1:], start=1):
         size = 4 * 2**index
         x = keras.layers.Conv2DTranspose(
             filters, config.kernel_size, strides=2, padding="same", use_bias=False, name=f"up{size}"
         )(x)
-        x = keras.layers.BatchNormalization(name=f"up{size}_bn")(x)
+        x = batch_normalization(name=f"up{size}_bn")(x)
         x = keras.layers.ReLU(name=f"up{size}_relu")(x)
     x = keras.layers.Conv2DTranspose(
         config.channels, config.kernel_size, strides=2, padding="same", name=f"up{config.resolution}"
@@ -79,7 +80,7 @@ def dcgan_generator(config, name="dcgan_generator") -> keras.Model:
 
 def _normalize(x, kind, name):
     if kind == "batch":
-        return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return batch_normalization(name=f"{name}_bn")(x)
     if kind == "layer":
         # Layer norm over each sample's whole feature map: Gulrajani et al.'s drop-in
         # replacement for batch norm in a gradient-penalised critic.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import keras
 
 from keras_gans.config import AugmentChoice, GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import GLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense
+from keras_gans.layers import GLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense, batch_normalization
 from keras_gans.models.common import check_resolution, described_generator, float32_logits, image_input, latent_inputs, require_unconditional
 
 # Channels per resolution, as multiples of ngf / ndf (the reference code's nfc_multi).
@@ -64,7 +64,7 @@ def _widths(config, multipliers, base):
 
 def _batch_norm(name):
     # PyTorch's BatchNorm2d defaults: momentum 0.1 there is 0.9 here.
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    return batch_normalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
 def _glu_conv(x, filters, name, noise=False):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import keras
 
 from keras_gans.config import GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import ConditionalBatchNormalization, ProjectionScore, SNConv2D, SNDense, SNEmbedding
+from keras_gans.layers import ConditionalBatchNormalization, ProjectionScore, SNConv2D, SNDense, SNEmbedding, batch_normalization
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -48,7 +48,7 @@ class SNGANConfig(GANConfig):
 
 def _norm(x, label, config, name):
     if label is None:
-        return keras.layers.BatchNormalization(name=name)(x)
+        return batch_normalization(name=name)(x)
     return ConditionalBatchNormalization(config.num_classes, name=name)([x, label])
 
 

@@ -30,6 +30,7 @@ from keras_gans.layers import (
     NoiseImage,
     NoiseInjection,
     PixelNorm,
+    ReplicaDropout,
     SelectLatent,
     Truncation,
 )
@@ -351,7 +352,7 @@ def build_discriminator(config: StyleGANConfig) -> keras.Model:
         x = EqualizedDense(config.discriminator_dense_units, equalized=config.equalized_lr, name="dense")(x)
         x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="dense_lrelu")(x)
     if config.discriminator_dropout:
-        x = keras.layers.Dropout(config.discriminator_dropout, name="dropout")(x)
+        x = ReplicaDropout(config.discriminator_dropout, name="dropout")(x)
     inputs = [image]
     if config.conditional:
         # Projection discriminator (Miyato & Koyama 2018): score += <embed(y), features>.

@@ -17,6 +17,7 @@ from keras_gans.config import GANConfig, get_model
 from keras_gans.layers.fade import FadeIn
 from keras_gans.metrics.perceptual import EffNetPerceptualDistance
 from keras_gans.models.common import generator_parts
+from keras_gans.replicas import across_replicas, per_replica
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
 from keras_gans.training.schedules import blend_reals, instance_noise_std, ProgressiveSchedule
@@ -152,6 +153,42 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to do: build() and compile() build the networks and optimizers. Keras' own
+        version (run by fit() under a distribution strategy) reduces the first batch over the
+        replicas to trace the model with it, which fails for MultiWorkerMirroredStrategy's
+        per-replica batches ("Attempt to convert a value (PerReplica ...)", Keras 3.15)."""
+
+    def make_train_function(self, force=False):
+        """Keras' own function on one replica; under a strategy with several, our own.
+
+        Keras runs several steps in a ``tf.while_loop`` whose body calls ``strategy.run`` inside
+        a ``tf.cond`` on an optional of the next batch; under MirroredStrategy that graph fails
+        at run time ("You must feed a value for placeholder tensor ... with dtype int32",
+        Keras 3.15 / TensorFlow 2.21, even for a one-layer Sequential model). The training loop
+        here always asks for whole executions (training.run rounds its steps to multiples of
+        ``steps_per_execution``) from a repeating dataset, so the steps can simply be unrolled.
+        Keras' reduction of the logs fails under MultiWorkerMirroredStrategy even for one step
+        per execution ("Invalid reduction dimension 0 for input with 0 dimensions"), so every
+        multi-replica run takes this path and averages the logs with ``strategy.reduce``.
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        strategy = self.distribute_strategy
+        steps = self.steps_per_execution
+        if strategy.num_replicas_in_sync == 1 or self.run_eagerly:
+            return super().make_train_function(force)
+
+        @tf.function
+        def unrolled_steps(iterator):
+            for _ in range(steps):
+                outputs = strategy.run(self.train_step, args=(next(iterator),))
+            # As Keras does for fit(): each replica's tracker results, averaged.
+            return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), outputs)
+
+        self.train_function = unrolled_steps
+        return unrolled_steps
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -175,19 +212,20 @@ class GAN(keras.Model):
     # -- Sampling ----------------------------------------------------------------------------------
 
     def _latents(self, batch):
-        return keras.random.normal((batch, self.config.latent_dim), seed=self.latent_seed)
+        return per_replica(lambda shape: keras.random.normal(shape, seed=self.latent_seed), batch, self.config.latent_dim)
 
     def _generator_inputs(self, z, labels):
         return [z, labels] if self.config.conditional else z
 
-    def _discriminate_with_classes(self, images, labels, training=True):
+    def _discriminate_with_classes(self, images, labels, training=True, augmented=False):
         """(logits, class logits or None): AC-GAN discriminators also output class logits.
 
         Every image the discriminator sees in training passes through the augmentation here,
         reals and fakes alike, and so do the points of R1 and the gradient penalties, whose
         gradients flow back through it to the unaugmented images (as in StyleGAN2-ADA).
         """
-        images = self._augment(images, training)
+        if not augmented:
+            images = self._augment(images, training)
         inputs = [images, labels] if self.discriminator_takes_label else images
         outputs = self.score_discriminator(inputs, training=training)
         if self.auxiliary_classifier:
@@ -205,26 +243,20 @@ class GAN(keras.Model):
         """Adds this step's sign(D(real)) to ADA's running sum (summed over replicas)."""
         logits = tf.reshape(tf.cast(real_logits, tf.float32), [-1])
         totals = tf.stack([tf.reduce_sum(tf.sign(logits)), tf.cast(tf.size(logits), tf.float32)])
-        context = tf.distribute.get_replica_context()
-        if context is not None:
-            totals = context.all_reduce(tf.distribute.ReduceOp.SUM, totals)
-        self.ada_signs.assign_add(totals)
+        self.ada_signs.assign_add(across_replicas("SUM", totals))
 
     def _adjust_augment_p(self):
-        """Every ada_interval steps, ADA's p moves toward keeping r_t at ada_target."""
+        """Every ada_interval steps, ADA's p moves toward keeping r_t at ada_target.
+
+        Selected with tf.where rather than a tf.cond around the assignments: under a
+        distribution strategy those are cross-replica updates, which cannot sit in control flow."""
         config = self.config
-
-        def adjust():
-            signs, count = self.ada_signs[0], self.ada_signs[1]
-            images = config.batch_size * config.n_critic * config.ada_interval
-            self.augment_p.assign(
-                ada_adjustment(self.augment_p, signs / tf.maximum(count, 1.0), config.ada_target, images, config.augment_speed_kimg)
-            )
-            self.ada_signs.assign(tf.zeros([2]))
-            return tf.constant(True)
-
+        signs, count = self.ada_signs[0], self.ada_signs[1]
+        images = config.batch_size * config.n_critic * config.ada_interval
+        adjusted = ada_adjustment(self.augment_p, signs / tf.maximum(count, 1.0), config.ada_target, images, config.augment_speed_kimg)
         due = tf.equal((self.steps_done + 1) % config.ada_interval, 0)
-        tf.cond(due, adjust, lambda: tf.constant(False))
+        self.augment_p.assign(tf.where(due, adjusted, self.augment_p))
+        self.ada_signs.assign(tf.where(due, tf.zeros([2]), self.ada_signs))
 
     def _discriminate_and_decode(self, real):
         """(logits, (decoded whole, decoded small, decoded quarter, quarter, augmented reals)):
@@ -246,7 +278,10 @@ class GAN(keras.Model):
         if self.config.instance_noise_std <= 0:
             return images
         std = instance_noise_std(self.images_seen, self.config.instance_noise_std, self.config.instance_noise_kimg)
-        noise = keras.random.normal(tf.shape(images), seed=self.latent_seed, dtype=images.dtype)
+        noise = per_replica(
+            lambda shape: keras.random.normal(shape, seed=self.latent_seed, dtype=images.dtype),
+            tf.shape(images)[0], *images.shape[1:],
+        )
         return images + tf.cast(std, images.dtype) * noise
 
     def generate_for_training(self, batch, labels):
@@ -317,9 +352,10 @@ class GAN(keras.Model):
             step.fake_logits, step.fake_classes = self._discriminate_with_classes(fakes, labels)
             return
         batch = tf.shape(real)[0]
-        logits, classes = self._discriminate_with_classes(
-            tf.concat([real, tf.cast(fakes, real.dtype)], axis=0), tf.concat([labels, labels], axis=0)
-        )
+        # Augmented apart, then joined: each draw's rows are then this replica's rows of the
+        # global batch's draw (keras_gans.replicas), as on one device.
+        joined = tf.concat([self._augment(real), self._augment(tf.cast(fakes, real.dtype))], axis=0)
+        logits, classes = self._discriminate_with_classes(joined, tf.concat([labels, labels], axis=0), augmented=True)
         step.real_logits, step.fake_logits = logits[:batch], logits[batch:]
         if classes is not None:
             step.real_classes, step.fake_classes = classes[:batch], classes[batch:]
@@ -401,7 +437,7 @@ class GAN(keras.Model):
     def _update_averages(self, w):
         config = self.config
         if self.style_based and w is not None:
-            batch_mean = tf.reduce_mean(tf.cast(w, tf.float32), axis=0)
+            batch_mean = across_replicas("MEAN", tf.reduce_mean(tf.cast(w, tf.float32), axis=0))
             for truncation in self.truncations:
                 # Tracked mean w for the truncation trick (StyleGAN appendix B).
                 truncation.w_avg.assign(batch_mean + config.w_avg_beta * (truncation.w_avg - batch_mean))

@@ -15,9 +15,11 @@ Run folder layout::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,7 @@ from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, Pr
 from keras_gans.training.checkpoints import CHECKPOINT_PATTERN, CheckpointManager, latest_checkpoint, restore_generator
 from keras_gans.training.engine import build_gan
 from keras_gans.training.progressive import build_stage_for_images, train_progressive
-from keras_gans.training.strategy import select_strategy
+from keras_gans.training.strategy import PEER_LOST_ERRORS, cluster_workers, describe_strategy, is_chief, peer_loss_reason, select_strategy, worker_name
 
 
 class RunError(ValueError):
@@ -73,6 +75,15 @@ class RunSettings:
     # The preset the model settings started from (before any --config or flags), recorded in
     # config.json for people and the gallery's about page; training never reads it.
     preset: str | None = None
+
+
+def weights_digest(gan) -> str:
+    """SHA-256 (first 16 hex digits) of the generator's and discriminator's weights."""
+    digest = hashlib.sha256()
+    for model in (gan.generator, gan.discriminator):
+        for variable in model.weights:
+            digest.update(np.ascontiguousarray(variable.numpy()).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def saved_run_config(out: Path):
@@ -270,7 +281,28 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
 
 
     out = Path(settings.out)
-    config, checkpoint = prepare_run_folder(out, config, fresh, override, config_explicit)
+    # First, while TensorFlow has not yet set up its devices (--cpu-devices splits the CPU).
+    strategy = select_strategy(settings.strategy, settings.cpu_devices)
+    chief = is_chief(strategy)
+    # Only the chief may move a run aside; the others start fresh with it.
+    config, checkpoint = prepare_run_folder(out, config, fresh and chief, override, config_explicit)
+    if fresh and not chief:
+        checkpoint = None
+    run_folder = out
+    if not chief:
+        # Every worker takes part in each checkpoint's write (reading mirrored and
+        # sync-on-read variables is collective), but only the chief's lands in the run folder:
+        # the others write into a scratch folder that is removed at the end.
+        out = Path(tempfile.mkdtemp(prefix=f"keras_gans-{worker_name(strategy)}-"))
+        print(f"{worker_name(strategy)}: the chief writes {run_folder}; this worker's copies go to {out} (removed at the end)")
+    try:
+        return _train(config, settings, out, checkpoint, strategy, extra_callbacks)
+    finally:
+        if not chief:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _train(config, settings, out, checkpoint, strategy, extra_callbacks):
     data, make_dataset, class_names, description = load_training_data(settings, config)
     if config.conditional:
         if config.num_classes and checkpoint is not None and config.num_classes != len(class_names):
@@ -293,7 +325,7 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     )
     write_json_atomic(out / "classes.json", list(class_names) if config.conditional else [])
 
-    strategy = select_strategy(settings.strategy, settings.cpu_devices)
+    print(describe_strategy(strategy, config.batch_size))
     with strategy.scope():
         gan = _build_for_run(config, checkpoint, settings.seed)
     manager = CheckpointManager(out / "checkpoints", gan, keep=settings.keep_checkpoints)
@@ -374,6 +406,15 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: saving a checkpoint before exiting ...")
+    except PEER_LOST_ERRORS as error:
+        if cluster_workers(strategy) <= 1:
+            raise
+        last = latest_checkpoint(out / "checkpoints")
+        raise RunError(
+            f"lost contact with another worker of the cluster ({peer_loss_reason(error)}); this worker stopped without saving. "
+            f"Restart every worker with the same command to resume from "
+            f"{last.name if last is not None else 'the start (no checkpoint yet)'}"
+        ) from error
     finally:
         progress.on_train_end()
     gan, manager = state["gan"], state["manager"]
@@ -387,6 +428,9 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
         f"generator: {out / 'generator.keras'}; samples: {out / 'samples'}; "
         f"logs: tensorboard --logdir {out / 'logs'}"
     )
+    if cluster_workers(strategy) > 1:
+        # The same on every worker when the replicas stayed in sync; compare the workers' logs.
+        print(f"weights digest: {weights_digest(gan)}")
     if interrupted:
         print(f"resume with the same command (the run continues from {path.name})")
         raise KeyboardInterrupt

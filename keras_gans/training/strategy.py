@@ -1,4 +1,4 @@
-"""Choosing a tf.distribute strategy: one device, all local GPUs, or a multi-worker cluster."""
+"""Choosing a tf.distribute strategy: one device, all local GPUs, a multi-worker cluster or a TPU."""
 from __future__ import annotations
 
 import json
@@ -6,17 +6,24 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
+
+
+class StrategyError(RuntimeError):
+    """The strategy asked for cannot run here (no TPU, a batch that does not split)."""
 
 
 def select_strategy(name: str = "auto", cpu_devices: int = 0) -> tf.distribute.Strategy:
     """``auto``: MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored on several GPUs,
     else the default (single-device) strategy. ``cpu_devices`` > 1 splits the CPU into that many
     logical devices and mirrors over them (for testing distribution on a laptop); it must be
-    called before TensorFlow initialises its devices.
+    called before TensorFlow initialises its devices. ``tpu`` connects to the TPU named by the
+    environment (a Cloud TPU VM, or TPU_NAME) and fails clearly where there is none.
     """
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}")
+    if name == "tpu":
+        return _tpu_strategy()
     if cpu_devices > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
@@ -29,9 +36,88 @@ def select_strategy(name: str = "auto", cpu_devices: int = 0) -> tf.distribute.S
     return tf.distribute.get_strategy()
 
 
+def _tpu_strategy() -> tf.distribute.Strategy:
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
+        raise StrategyError(
+            f"--strategy tpu: no TPU found here ({str(error).splitlines()[0] if str(error) else type(error).__name__}). "
+            "Run on a Cloud TPU VM (or set TPU_NAME to your TPU), or choose --strategy auto"
+        ) from error
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def describe_strategy(strategy: tf.distribute.Strategy, global_batch: int) -> str:
+    """One line for the log: the strategy, its replicas and each replica's share of the batch.
+    Raises StrategyError when the global batch does not split evenly over the replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if global_batch % replicas:
+        raise StrategyError(
+            f"batch_size {global_batch} does not split over {replicas} replicas; "
+            f"use a multiple of {replicas} (--set batch_size=...)"
+        )
+    if replicas == 1 and cluster_workers(strategy) == 1 and not tf.distribute.has_strategy():
+        return f"strategy: none (one device, --strategy {STRATEGIES[0]}); batch {global_batch}"
+    line = f"strategy: {type(strategy).__name__}, {replicas} replica(s)"
+    if cluster_workers(strategy) > 1:
+        line += f" on {cluster_workers(strategy)} workers, this is {worker_name(strategy)}"
+        line += " (the chief)" if is_chief(strategy) else ""
+    if replicas > 1 or cluster_workers(strategy) > 1:
+        line += f" ({', '.join(strategy.extended.worker_devices)})"
+    return line + f"; global batch {global_batch} = {global_batch // replicas} per replica"
+
+
 def _cluster_in_tf_config() -> bool:
     try:
         config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     except json.JSONDecodeError:
         return False
     return len(config.get("cluster", {}).get("worker", [])) > 1
+
+
+# What a collective operation raises when another worker of a MultiWorkerMirroredStrategy died
+# or became unreachable (its health check aborts the collectives).
+PEER_LOST_ERRORS = (
+    tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError, tf.errors.AbortedError,
+)
+
+
+def peer_loss_reason(error: Exception) -> str:
+    """The informative lines of a collective's error: which task failed and how."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    aborted = next((line for line in lines if line.startswith("Collective ops is aborted by")), None)
+    remote = next((line for line in lines if "error information from remote target" in line), None)
+    parts = [part for part in (aborted, remote and remote.split(" while ")[0]) if part]
+    return "; ".join(parts) if parts else f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _task(strategy) -> tuple[str | None, int]:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return None, 0
+    return resolver.task_type, int(resolver.task_id or 0)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run folder: the only process, the ``chief`` task, or
+    worker 0 of a cluster without a chief (TensorFlow's convention)."""
+    task_type, task_id = _task(strategy)
+    if task_type is None or task_type == "chief":
+        return True
+    has_chief = "chief" in strategy.cluster_resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def worker_name(strategy: tf.distribute.Strategy) -> str:
+    task_type, task_id = _task(strategy)
+    return "this process" if task_type is None else f"{task_type}-{task_id}"
+
+
+def cluster_workers(strategy: tf.distribute.Strategy) -> int:
+    """How many processes (chief and workers) train together; 1 outside a cluster."""
+    if _task(strategy)[0] is None:
+        return 1
+    spec = strategy.cluster_resolver.cluster_spec().as_dict()
+    return sum(len(spec.get(kind, [])) for kind in ("chief", "worker")) or 1

@@ -63,7 +63,7 @@ def article_generator_layers_64():
 
 def _kind(layer):
     name = type(layer).__name__
-    return {"EqualizedConv2D": "Conv2D", "EqualizedDense": "Dense", "ConstantInput": "Dense"}.get(name, name)
+    return {"EqualizedConv2D": "Conv2D", "EqualizedDense": "Dense", "ConstantInput": "Dense", "ReplicaDropout": "Dropout"}.get(name, name)
 
 
 def _described(layer):
