@@ -44,18 +44,19 @@ def seed_noise(generator, seed: int) -> None:
     """Reseed every layer that draws noise (NoiseInjection, NoiseImage; nested ones too)
     deterministically from ``seed``."""
     index = 0
-    for layer in _all_layers(generator):
+    for layer in all_layers(generator):
         if _draws_noise(layer):
             state = layer.seed_generator.state
             state.assign(np.asarray([seed % (2**31), index + 1]).astype(state.dtype))
             index += 1
 
 
-def _all_layers(model):
+def all_layers(model):
+    """Every layer of ``model``, nested models' layers included, parents first."""
     for layer in model.layers:
         yield layer
         if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
 
 
 def set_truncation(generator, psi: float) -> None:
@@ -130,11 +131,26 @@ def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 
 
 
 def _draws_noise(layer) -> bool:
-    return isinstance(layer, (NoiseInjection, NoiseImage))
+    return isinstance(layer, NoiseImage) or (isinstance(layer, NoiseInjection) and layer.randomize)
+
+
+def noise_shape(layer, batch: int = 1) -> tuple:
+    """The shape of the noise a noise layer draws for ``batch`` samples: the article's whole noise
+    image (uniform [0, 1)), or one map of the layer's own size (standard normal)."""
+    if isinstance(layer, NoiseImage):
+        return (batch, layer.size, layer.size, 1)
+    height, width = layer.input.shape[1:3]
+    return (batch, int(height), int(width), 1)
+
+
+def noise_layers(model) -> list:
+    """The layers of ``model`` that draw noise (in a fixed order: projection optimises their
+    maps, export makes them inputs)."""
+    return [layer for layer in all_layers(model) if _draws_noise(layer)]
 
 
 def has_noise_inputs(generator) -> bool:
-    return any(_draws_noise(layer) for layer in _all_layers(generator))
+    return any(_draws_noise(layer) for layer in all_layers(generator))
 
 
 def generate_by_seed(generator, seeds, truncation_psi: float = 1.0, labels=None, batch_size: int = 32) -> np.ndarray:

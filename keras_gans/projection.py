@@ -23,14 +23,15 @@ import tensorflow as tf
 
 from keras_gans.generation import (
     GenerationError,
-    _all_layers,
     is_conditional,
     latent_dim,
+    noise_layers,
+    noise_shape,
     seed_noise,
     style_parts,
     to_uint8,
 )
-from keras_gans.layers import NoiseImage, NoiseInjection, fix_noise
+from keras_gans.layers import fix_noise
 
 
 @dataclass
@@ -87,18 +88,6 @@ def noise_regularization(noise_maps) -> tf.Tensor:
     return total
 
 
-def _noise_layers(synthesis):
-    return [layer for layer in _all_layers(synthesis) if isinstance(layer, (NoiseInjection, NoiseImage))]
-
-
-def _noise_shape(layer):
-    """One noise map for a batch of one: the article's whole noise image, or a layer's own size."""
-    if isinstance(layer, NoiseImage):
-        return (1, layer.size, layer.size, 1)
-    height, width = layer.input.shape[1:3]
-    return (1, int(height), int(width), 1)
-
-
 def w_statistics(mapping, dim: int, samples: int, seed: int, label=None):
     """(mean w, spread of w): the spread is sqrt of the summed per-dimension variance, as in the
     reference projector."""
@@ -128,8 +117,8 @@ def project(generator, target: np.ndarray, distance, settings: ProjectionSetting
     rng = tf.random.Generator.from_seed(settings.seed)
     start = np.tile(w_mean[None, None], (1, num_ws if settings.w_plus else 1, 1))
     w_opt = tf.Variable(start, dtype=tf.float32, name="w")
-    layers = _noise_layers(synthesis)
-    noise_maps = [tf.Variable(rng.normal(_noise_shape(layer)), name=f"noise_{i}") for i, layer in enumerate(layers)]
+    layers = noise_layers(synthesis)
+    noise_maps = [tf.Variable(rng.normal(noise_shape(layer)), name=f"noise_{i}") for i, layer in enumerate(layers)]
     target_image = tf.constant(target[None].astype(np.float32) / 127.5 - 1.0)
     optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate, beta_1=0.9, beta_2=0.999)
     variables = [w_opt] + noise_maps

@@ -234,13 +234,18 @@ class Truncation(keras.layers.Layer):
         )
 
     def call(self, ws):
+        return self.truncate(ws, self.psi)
+
+    def truncate(self, ws, psi):
+        """``ws`` (batch, layers, dim) truncated with ``psi``: one value, or one per sample
+        (batch,), as the exported generators take it (keras_gans.export)."""
         cutoff = self.num_layers if self.cutoff is None else min(self.cutoff, self.num_layers)
         w_avg = ops.cast(self.w_avg, ws.dtype)
-        psi = ops.cast(self.psi, ws.dtype)
-        layer_psi = ops.concatenate(
-            [ops.ones((cutoff,), ws.dtype) * psi, ops.ones((self.num_layers - cutoff,), ws.dtype)]
-        )
-        return w_avg + (ws - w_avg) * layer_psi[None, :, None]
+        psi = ops.reshape(ops.cast(psi, ws.dtype), (-1, 1))  # (1 or batch, 1)
+        coarse = ops.ones((1, cutoff), ws.dtype) * psi
+        fine = ops.ones((ops.shape(psi)[0], self.num_layers - cutoff), ws.dtype)
+        layer_psi = ops.concatenate([coarse, fine], axis=1)
+        return w_avg + (ws - w_avg) * layer_psi[:, :, None]
 
     def compute_output_shape(self, input_shape):
         return input_shape
