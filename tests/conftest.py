@@ -49,6 +49,27 @@ def tiny_stylegan_overrides(resolution: int = 16) -> dict:
 
 
 @pytest.fixture
+def tiny_stylegan_generator(tiny_stylegan_config):
+    """A tiny 16x16 StyleGAN generator whose noise counts (a trained one's noise strengths are
+    not zero, a fresh one's are)."""
+    import keras
+    import numpy as np
+
+    from keras_gans.layers import NoiseInjection
+    from keras_gans.models.stylegan import build_generator
+
+    def make(seed: int = 1, noise_strength: float = 0.1):
+        keras.utils.set_random_seed(seed)
+        model = build_generator(tiny_stylegan_config(16))
+        for layer in model.get_layer("synthesis").layers:
+            if isinstance(layer, NoiseInjection):
+                layer.strength.assign(np.full(layer.strength.shape, noise_strength, "float32"))
+        return model
+
+    return make
+
+
+@pytest.fixture
 def tiny_stylegan_config():
     from keras_gans.config import apply_overrides, preset_config
 

@@ -3,26 +3,19 @@ LiteRT 1e-3) for the same latents, truncation, class and noise; every kind of ge
 the CLI writes the folder atomically and says what is wrong."""
 import json
 
-import keras
 import numpy as np
 import pytest
 
 from keras_gans import export
 from keras_gans.config import apply_overrides, preset_config
 from keras_gans.export import ExportableGenerator, example_inputs, export_generator, keras_reference, run_export
-from keras_gans.layers import NoiseInjection
-from keras_gans.models.stylegan import build_generator
 from keras_gans.training.engine import build_gan
 
 
 @pytest.fixture
-def generator(tiny_stylegan_config):
-    keras.utils.set_random_seed(2)
-    model = build_generator(tiny_stylegan_config(16))
-    # A trained generator's noise strengths and mean w are not zero; make them count here.
-    for layer in model.get_layer("synthesis").layers:
-        if isinstance(layer, NoiseInjection):
-            layer.strength.assign(np.full(layer.strength.shape, 0.3, "float32"))
+def generator(tiny_stylegan_generator):
+    model = tiny_stylegan_generator(seed=2, noise_strength=0.3)
+    # A trained generator's mean w is not zero either; truncation must move pictures.
     model.get_layer("truncation").w_avg.assign(np.linspace(-1, 1, 16).astype("float32"))
     return model
 

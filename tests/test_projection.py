@@ -3,7 +3,6 @@ generator drawing its own noise again, and the CLI writes what it promises (w.np
 `generate mixing --source-w` takes)."""
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,9 +10,7 @@ from PIL import Image
 
 from keras_gans import generate, project
 from keras_gans.generation import generate_images
-from keras_gans.layers import NoiseInjection
 from keras_gans.layers.style import fixed_noise_of
-from keras_gans.models.stylegan import build_generator
 from keras_gans.projection import ProjectionSettings, learning_rate_at, mean_w_distance, noise_regularization
 from keras_gans.projection import project as project_image
 
@@ -23,13 +20,8 @@ def _l2(a, b):
 
 
 @pytest.fixture
-def generator(tiny_stylegan_config):
-    keras.utils.set_random_seed(1)
-    model = build_generator(tiny_stylegan_config(16))
-    for layer in model.get_layer("synthesis").layers:
-        if isinstance(layer, NoiseInjection):
-            layer.strength.assign(np.full(layer.strength.shape, 0.1, "float32"))
-    return model
+def generator(tiny_stylegan_generator):
+    return tiny_stylegan_generator(seed=1, noise_strength=0.1)
 
 
 def test_projection_gets_closer_than_the_mean_w_image(generator):
