@@ -16,7 +16,9 @@ from keras_gans.models.common import generator_parts
 
 
 # Truncation psi accepted everywhere (generate, the gallery's server): 1 is no truncation, 0 the
-# mean face, negative values the "anti-face"; beyond these the images are meaningless.
+# mean styles in the truncated (coarse) layers, which is the mean face when the generator
+# truncates every layer (truncation_cutoff); negative values the "anti-face"; beyond these the
+# images are meaningless.
 PSI_RANGE = (-1.0, 2.0)
 
 

@@ -148,6 +148,7 @@ def train_progressive(
             epochs=1,
             callbacks=stage_callbacks,
             verbose=verbose,
+            shuffle=False,  # the dataset shuffles itself; Keras would only warn that it ignores this
         )
         images_seen = int(gan.images_seen.numpy())
     return gan
