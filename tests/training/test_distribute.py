@@ -167,6 +167,8 @@ def test_a_killed_worker_stops_the_others_with_a_message_and_a_rerun_resumes(tmp
     finally:
         _finish(workers, timeout=5)
     assert code != 0
+    # The promise (within 60 s), not a speed figure: the health check aborts the
+    # collectives in seconds (3-5 s measured), so the bound has a wide margin.
     assert stopped_after < 60
     message = _log(tmp_path, 0)
     assert "error: lost contact with another worker of the cluster" in message
