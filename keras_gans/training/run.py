@@ -44,7 +44,15 @@ from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, Pr
 from keras_gans.training.checkpoints import CHECKPOINT_PATTERN, CheckpointManager, latest_checkpoint, restore_generator
 from keras_gans.training.engine import build_gan
 from keras_gans.training.progressive import build_stage_for_images, train_progressive
-from keras_gans.training.strategy import PEER_LOST_ERRORS, cluster_workers, describe_strategy, is_chief, peer_loss_reason, select_strategy, worker_name
+from keras_gans.training.strategy import (
+    PEER_LOST_ERRORS,
+    cluster_workers,
+    describe_strategy,
+    is_chief,
+    peer_loss_reason,
+    select_strategy,
+    worker_name,
+)
 
 
 class RunError(ValueError):

@@ -59,7 +59,7 @@ def describe_strategy(strategy: tf.distribute.Strategy, global_batch: int) -> st
             f"use a multiple of {replicas} (--set batch_size=...)"
         )
     if replicas == 1 and cluster_workers(strategy) == 1 and not tf.distribute.has_strategy():
-        return f"strategy: none (one device, --strategy {STRATEGIES[0]}); batch {global_batch}"
+        return f"strategy: none (one device); batch {global_batch}"
     line = f"strategy: {type(strategy).__name__}, {replicas} replica(s)"
     if cluster_workers(strategy) > 1:
         line += f" on {cluster_workers(strategy)} workers, this is {worker_name(strategy)}"
