@@ -178,9 +178,10 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
 # --- Real images ----------------------------------------------------------------------------------
 
 def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str]:
-    """(a folder of the real images, description). A built-in set is written out as PNGs once, so
-    that the evaluator and the article's code read the same files as the training runs."""
-    from keras_gans.data.builtin import builtin_set_name, load_builtin_emoji
+    """(a folder of the real images, description). A built-in set is written out as PNGs once
+    (keras_gans.data.builtin.builtin_folder), so that the evaluator and the article's code read
+    the same pictures as the training runs."""
+    from keras_gans.data.builtin import builtin_folder, builtin_set_name, load_builtin_emoji
 
     name = builtin_set_name(data)
     if name is None:
@@ -188,15 +189,8 @@ def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str
         if not folder.is_dir():
             raise SystemExit(f"--data {data}: no such folder")
         return folder, str(folder)
-    from keras_gans.generation import to_pil
-    from keras_gans.io import save_png_atomic
-
-    built = load_builtin_emoji(resolution, name=name)
-    folder = out / f"real-{name}-{resolution}"
-    if len(list(folder.glob("*/*.png"))) != len(built.images):
-        for index, (image, label) in enumerate(zip(built.images, built.labels)):
-            save_png_atomic(to_pil(image), folder / built.class_names[label] / f"{index:05d}.png")
-    return folder, f"builtin:{name} ({len(built.images)} images)"
+    count = len(load_builtin_emoji(resolution, name=name).images)
+    return builtin_folder(name, resolution), f"builtin:{name} ({count} images)"
 
 
 # --- Training and evaluating ----------------------------------------------------------------------

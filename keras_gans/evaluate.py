@@ -14,6 +14,9 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from keras_gans.data.builtin import builtin_folder, builtin_set_name
+from keras_gans.data.folders import DatasetError
 from keras_gans.generation import GenerationError
 from keras_gans.metrics.effnet_lite import WeightsUnavailable
 from keras_gans.metrics.evaluation import (
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--run", help="run folder holding generator.keras (and classes.json)")
     source.add_argument("--generator", help="a generator .keras file (instead of --run)")
     source.add_argument("--fake", help="a folder of generated images (instead of --run)")
-    parser.add_argument("--data", required=True, help="folder of real images (class sub-folders for conditional models)")
+    parser.add_argument("--data", required=True, help="folder of real images (class sub-folders for conditional models), or builtin:NAME")
     parser.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from {','.join(METRICS)} (default fid,kid)")
     parser.add_argument("--num", type=int, default=5000, help="generated images to evaluate (default 5000)")
     parser.add_argument("--num-real", type=int, default=None, help="real images to use (default: all)")
@@ -88,7 +91,9 @@ def run_evaluation(args) -> dict:
     metrics = parse_metrics(args.metrics)
     if args.num < 2:
         raise UsageError("--num must be at least 2")
-    real_folder = scan_folder(args.data)  # fail fast on a wrong path, before loading models
+    # Fail fast on a wrong path or set name, before loading models.
+    builtin = builtin_set_name(args.data)
+    real_folder = None if builtin else scan_folder(args.data)
     extractor = get_extractor(args.extractor, args.inception_weights)  # and on missing weights, before sampling
     out_dir = None
     if args.fake:
@@ -109,7 +114,9 @@ def run_evaluation(args) -> dict:
         out_dir = Path(args.out).parent if args.out else Path(args.run or Path(args.generator).parent)
     if len(fake_images) < 2:
         raise UsageError("fewer than 2 generated images could be read")
-    real = real_features(real_folder.root, extractor, resolution=fake_images.shape[1], max_images=args.num_real,
+    resolution = fake_images.shape[1]
+    real_root = builtin_folder(builtin, resolution, fake_images.shape[-1]) if builtin else real_folder.root
+    real = real_features(real_root, extractor, resolution=resolution, max_images=args.num_real,
                          use_cache=not args.no_cache, progress=not args.json)
     result = evaluate(metrics, real, fake_images, extractor, fake_labels=fake_labels, fake_class_names=fake_classes,
                       out_dir=out_dir, seed=args.seed)
@@ -124,7 +131,7 @@ def main(argv=None) -> int:
 
     try:
         result = run_evaluation(args)
-    except (UsageError, DataError, MetricError, WeightsUnavailable) as error:
+    except (UsageError, DataError, DatasetError, MetricError, WeightsUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     written = None

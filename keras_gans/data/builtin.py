@@ -22,7 +22,7 @@ from keras_gans.data.folders import (
     default_cache_dir,
 )
 from keras_gans.data.images import fit_square, image_to_array
-from keras_gans.io import save_npy_atomic, write_json_atomic
+from keras_gans.io import save_npy_atomic, save_png_atomic, write_json_atomic
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
@@ -117,7 +117,7 @@ def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None, name:
     blocks = BUILTIN_SETS[name]
     font_path = find_emoji_font()
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    stem = f"builtin-{name}-{font_path.stat().st_size}-{resolution}-{channels}"
+    stem = _cache_stem(name, font_path, resolution, channels)
     array_path, meta_path = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
     if array_path.exists() and meta_path.exists():
         import json
@@ -151,3 +151,24 @@ def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None, name:
     except OSError:
         pass
     return data
+
+
+def _cache_stem(name: str, font_path: Path, resolution: int, channels: int) -> str:
+    # The font file's size stands for its version: another font renders other pictures.
+    return f"builtin-{name}-{font_path.stat().st_size}-{resolution}-{channels}"
+
+
+def builtin_folder(name: str, resolution: int, channels: int = 3, cache_dir=None) -> Path:
+    """The built-in set ``name`` written out as PNG files, one subfolder per class, for what
+    reads image folders (the evaluator's real images, the article's code). Written once into the
+    dataset cache, each file atomically; a folder with every file present is reused."""
+    from PIL import Image
+
+    data = load_builtin_emoji(resolution, channels, cache_dir=cache_dir, name=name)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    folder = cache_dir / f"{_cache_stem(name, find_emoji_font(), resolution, channels)}-png"
+    if len(list(folder.glob("*/*.png"))) != len(data.images):
+        for index, (image, label) in enumerate(zip(data.images, data.labels)):
+            picture = Image.fromarray(image[..., 0] if channels == 1 else image)
+            save_png_atomic(picture, folder / data.class_names[label] / f"{index:05d}.png")
+    return folder

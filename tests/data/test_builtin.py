@@ -45,3 +45,20 @@ def test_builtin_names_are_checked():
     assert builtin.builtin_set_name("data/my-faces") is None  # a folder
     with pytest.raises(DatasetError, match="unknown built-in dataset 'builtin:emoji-face'.*builtin:emoji-faces"):
         builtin.builtin_set_name("builtin:emoji-face")
+
+
+def test_builtin_folder_writes_the_set_once_as_pngs_in_class_folders(tmp_path):
+    try:
+        builtin.find_emoji_font()
+    except DatasetError as error:
+        pytest.skip(f"Noto Color Emoji is not installed here: {error}")
+    from keras_gans.metrics.real_data import scan_folder
+
+    folder = builtin.builtin_folder("emoji-faces", 16, cache_dir=tmp_path)
+    data = builtin.load_builtin_emoji(16, cache_dir=tmp_path, name="emoji-faces")
+    scanned = scan_folder(folder)
+    assert len(scanned.paths) == len(data.images) and scanned.class_names == data.class_names
+    first = sorted(folder.rglob("*.png"))[0]
+    written = first.stat().st_mtime_ns
+    assert builtin.builtin_folder("emoji-faces", 16, cache_dir=tmp_path) == folder
+    assert first.stat().st_mtime_ns == written  # reused, not rewritten

@@ -100,3 +100,23 @@ def test_leak_check_through_the_cli(tmp_path, real_dir, capsys):
     assert 0.0 <= figures["identity_rate(real held-out)"] <= 1.0
     assert result["details"]["leak"]["features"] == "thumbnail_features"
     assert result["details"]["leak"]["real_held_out_count"] == 6  # a quarter of 24
+
+
+def test_builtin_data_is_the_real_set(tmp_path, capsys, monkeypatch):
+    """--data builtin:NAME scores against the built-in pictures at the generated resolution."""
+    from keras_gans.data import builtin
+    from keras_gans.data.folders import DatasetError
+
+    try:
+        builtin.find_emoji_font()
+    except DatasetError as error:
+        pytest.skip(f"Noto Color Emoji is not installed here: {error}")
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    fake = write_images(tmp_path / "fake", 10, seed=5)
+    code = evaluate.main(["--fake", str(fake), "--data", "builtin:emoji-faces", "--metrics", "kid", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    faces = builtin.load_builtin_emoji(32, name="emoji-faces")
+    assert result["num_real"] == len(faces.images) and result["resolution"] == 32
+    assert evaluate.main(["--fake", str(fake), "--data", "builtin:nope", "--metrics", "kid"]) == 2
+    assert "unknown built-in dataset 'builtin:nope'" in capsys.readouterr().err
