@@ -39,7 +39,7 @@ from keras_gans.generation import GenerationError
 from keras_gans.io import write_json_atomic
 from keras_gans.layers import NoiseImage, fix_noise
 from keras_gans.models.common import generator_parts
-from keras_gans.training.run import load_generator
+from keras_gans.training.run import add_generator_source, load_generator
 
 FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
 MODEL_FILES = {"saved_model": "saved_model", "onnx": "generator.onnx", "litert": "generator.tflite"}
@@ -247,9 +247,7 @@ def export_generator(generator: keras.Model, format: str, out: Path, check: bool
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m keras_gans.export", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder (its generator.keras, or its latest checkpoint)")
-    source.add_argument("--generator", metavar="FILE.keras", help="a saved generator")
+    add_generator_source(parser)
     parser.add_argument("--format", required=True, choices=tuple(FORMATS))
     parser.add_argument("--out", required=True, help="output folder (replaced if it exists)")
     parser.add_argument("--no-check", action="store_true", help="do not reload the export and compare it with Keras")

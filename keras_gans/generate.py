@@ -17,7 +17,7 @@ import numpy as np
 from keras_gans import generation as gen
 from keras_gans.generation import GenerationError, PSI_RANGE
 from keras_gans.io import atomic_path, save_png_atomic
-from keras_gans.training.run import load_generator
+from keras_gans.training.run import add_generator_source, load_generator
 
 MODES = ("grid", "samples", "truncation", "mixing", "interpolate")
 
@@ -29,9 +29,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("mode", choices=MODES, help="what to write")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder (uses its generator.keras, or its latest checkpoint)")
-    source.add_argument("--generator", metavar="FILE.keras", help="a saved generator")
+    add_generator_source(parser)
     parser.add_argument("--out", required=True, help="output PNG/GIF path, or folder for samples")
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="truncation psi (1 = none)")

@@ -24,15 +24,13 @@ from keras_gans.io import atomic_path, save_npy_atomic, save_png_atomic, write_j
 from keras_gans.metrics.perceptual import EffNetPerceptualDistance
 from keras_gans.metrics.real_data import load_images
 from keras_gans.projection import ProjectionSettings, mean_w_distance, project
-from keras_gans.training.run import load_generator
+from keras_gans.training.run import add_generator_source, load_generator
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m keras_gans.project", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder (its generator.keras, or its latest checkpoint)")
-    source.add_argument("--generator", metavar="FILE.keras", help="a saved generator")
+    add_generator_source(parser)
     parser.add_argument("--image", required=True, help="the image to project (JPEG, PNG, WebP ...)")
     parser.add_argument("--out", required=True, help="output folder")
     defaults = ProjectionSettings()

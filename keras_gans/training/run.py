@@ -235,6 +235,15 @@ def _roll_back(gan, manager, guard, divergences: int, settings: RunSettings) -> 
     gan.stop_training = False
 
 
+def add_generator_source(parser):
+    """The ``--run`` / ``--generator`` choice of the tools that read a trained generator
+    (generate, project, export); :func:`load_generator` reads what it names."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder (its generator.keras, or its latest checkpoint)")
+    source.add_argument("--generator", metavar="FILE.keras", help="a saved generator")
+    return source
+
+
 def load_generator(run=None, generator_path=None):
     """``(generator, class_names)`` from a run folder or a ``.keras`` file, in safe mode.
 
