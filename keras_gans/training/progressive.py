@@ -110,6 +110,7 @@ def train_progressive(
     callbacks: list | Callable[[GAN, int], list] | None = None,
     on_stage_start: Callable[[GAN, int], None] | None = None,
     verbose="auto",
+    strategy: tf.distribute.Strategy | None = None,
 ) -> GAN:
     """Grow from the start resolution (or from ``gan``'s stage when resuming) until
     ``total_kimg`` thousand images have been shown; returns the last stage's GAN.
@@ -118,14 +119,18 @@ def train_progressive(
     ``callbacks`` is a list reused by every stage's ``fit()`` (Keras calls ``set_model`` with the
     stage's GAN), or a function ``(gan, resolution) -> list``. ``on_stage_start(gan, resolution)``
     runs whenever a stage's networks are ready, before its ``fit()`` (log, print the stage ...).
+    Each stage is built in ``strategy``'s scope (default: the one this is called in), so that a
+    grown stage's variables are mirrored like the first one's.
     """
+    strategy = strategy or tf.distribute.get_strategy()
     if not config.progressive:
         raise ValueError("train_progressive needs a config with progressive=True")
     schedule = ProgressiveSchedule.from_config(config)
     total_images = int(round(total_kimg * 1000))
     stage_seed = (lambda index: None) if seed is None else (lambda index: seed + index)
     if gan is None:
-        gan = build_stage(config, schedule.resolutions[0], seed=stage_seed(0))
+        with strategy.scope():
+            gan = build_stage(config, schedule.resolutions[0], seed=stage_seed(0))
     images_seen = int(gan.images_seen.numpy())
     expected = schedule.resolution_at(images_seen)
     if stage_resolution(gan) != expected:
@@ -136,7 +141,8 @@ def train_progressive(
     while images_seen < total_images:
         resolution = schedule.resolution_at(images_seen)
         if stage_resolution(gan) != resolution:
-            gan = build_stage(config, resolution, previous=gan, seed=stage_seed(schedule.stage_index(resolution)))
+            with strategy.scope():
+                gan = build_stage(config, resolution, previous=gan, seed=stage_seed(schedule.stage_index(resolution)))
         if on_stage_start is not None:
             on_stage_start(gan, resolution)
         end = min(total_images, schedule.stage_end(resolution))

@@ -121,6 +121,8 @@ def prepare_run_folder(out: Path, config: GANConfig, fresh: bool, override: bool
     if saved is None:
         return config, checkpoint
     if not config_explicit:
+        print(f"resuming {out} with the settings it was started with ({out / 'config.json'}); "
+              "name model settings with --override to change them")
         return saved, checkpoint
     differences = config_differences(saved, dataclasses.replace(config, num_classes=saved.num_classes))
     if differences and not override:
@@ -401,11 +403,13 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks):
     try:
         if config.progressive:
             def announce(stage_gan, resolution):
-                print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg")
+                replicas = stage_gan.distribute_strategy.num_replicas_in_sync
+                print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg"
+                      + (f" on {replicas} replicas" if replicas > 1 else ""))
 
             train_progressive(
                 config, dataset, settings.kimg, gan=gan, seed=settings.seed, callbacks=callbacks_for,
-                on_stage_start=announce, verbose=0,
+                on_stage_start=announce, verbose=0, strategy=strategy,
             )
             if guard.tripped_at is not None:
                 raise RunError(

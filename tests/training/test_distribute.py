@@ -76,6 +76,23 @@ def _equivalence(cases):
     return rows
 
 
+def test_progressive_growing_mirrored_over_two_logical_cpus(tmp_path):
+    """Each grown stage is built in the strategy's scope, as the first one is: the run grows
+    from 4x4 to 16x16 on two replicas and writes a generator."""
+    data = _pictures(tmp_path / "pictures")
+    out = tmp_path / "pggan"
+    flags = ["--model", "pggan", "--resolution", "16", "--batch", "4", "--latent-dim", "16", "--set", "width_base=64",
+             "--set", "width_max=16", "--set", "fade_kimg=0.016", "--set", "stable_kimg=0.016",
+             "--set", "minibatch_std_group=2", "--checkpoint-every", "0.016", "--tick", "0.016", "--cpu-devices", "2"]
+    result = subprocess.run(_train_command(data, out, 0.056, *flags), capture_output=True, text=True, timeout=600,
+                            env=_environment(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 replica(s)" in result.stdout
+    assert "stage 8x8 from 0.016 kimg on 2 replicas" in result.stdout
+    assert "stage 16x16 from 0.048 kimg on 2 replicas" in result.stdout
+    assert (out / "generator.keras").is_file()
+
+
 def test_two_devices_give_the_weights_of_one_device():
     """Latents, noise, augmentation, dropout and batch statistics are the global batch's, so a
     mirrored step equals a single-device step of the same global batch."""
