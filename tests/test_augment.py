@@ -136,6 +136,8 @@ def test_engine_raises_p_when_d_overfits_and_keeps_it_constant_when_told(tiny_st
     expected = min(1.0, 2 * config.batch_size * 2 / 100)
     assert float(gan.augment_p.numpy()) == pytest.approx(expected)
     assert "augment_p" in logs
+    # r_t is logged beside p, so a user can see why p moves (or does not).
+    assert -1.0 <= float(logs["augment_rt"]) <= 1.0
 
     fixed = build_gan(tiny_stylegan_config(16, augment="ada", augment_adjust=False, augment_p=0.3), seed=0)
     fixed.compile()

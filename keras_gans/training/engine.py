@@ -115,7 +115,8 @@ class GAN(keras.Model):
         for term in self.d_terms + self.g_terms:
             tracked += [term.name, *term.diagnostic_names]
         if self.ada:
-            tracked.append("augment_p")
+            # r_t, ADA's overfitting heuristic E[sign(D(real))], beside the p it steers.
+            tracked += ["augment_p", "augment_rt"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
         self.joint_discriminator_batch = not self.reconstructs and config.joint_discriminator_batch and not any(
             isinstance(layer, keras.layers.BatchNormalization) for layer in discriminator._flatten_layers()
@@ -407,6 +408,8 @@ class GAN(keras.Model):
             "d_fake": tf.reduce_mean(tf.cast(step.fake_logits, tf.float32)),
             **values,
         }
+        if self.ada:
+            logs["augment_rt"] = tf.reduce_mean(tf.sign(tf.cast(step.real_logits, tf.float32)))
         for term in terms:
             logs.update(term.diagnostics(step))
         return logs

@@ -77,9 +77,11 @@ def test_resume_continues_and_changed_config_is_refused(small_folder, tmp_path, 
     assert "r1_weight: 0.025 -> 3.0" in error and "--override" in error
     # Rerunning a finished run is a no-op that says so and exits 0, and makes the run whole: a
     # kill between the last checkpoint and the export leaves no generator.keras.
+    # Without model flags the run goes on with its saved settings, and says so.
     (out / "generator.keras").unlink()
-    assert _train(out, small_folder, 0.128) == 0
+    assert train.main(["--data", str(small_folder), "--out", str(out), "--kimg", "0.128", "--no-progress"]) == 0
     output = capsys.readouterr().out
+    assert "with the settings it was started with" in output
     assert "already trained to 0.128 kimg" in output and "wrote" in output
     assert (out / "generator.keras").is_file()
     assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "ckpt-000000128"
