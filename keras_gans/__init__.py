@@ -10,6 +10,12 @@ import os
 # fallbacks) at ERROR level; Python exceptions still surface. Users can set it lower.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow uses its oneDNN CPU kernels by default only on CPUs with AVX-512 VNNI/BF16 or AMX;
+# elsewhere (AVX2 machines such as AMD EPYC/Ryzen and older Intel) its Eigen kernels compute a
+# convolution's input and filter gradients, which dominate GAN training, 2-4x slower than
+# oneDNN's (benchmarks/conv_kernels.py). Read when TensorFlow starts, so it applies when
+# keras_gans is imported first; TF_ENABLE_ONEDNN_OPTS=0 opts out.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from keras_gans import layers  # noqa: E402,F401  (registers the serializable layers)
 # Registers every model and preset with keras_gans.config, which itself imports no model:

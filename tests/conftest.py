@@ -4,7 +4,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pytest
+# Before any test module imports TensorFlow: the package's choice of CPU kernels (oneDNN) is
+# made by importing it first, and the tests should run on the kernels users get.
+import keras_gans  # noqa: E402,F401
+import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
