@@ -24,6 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras_gans  # noqa: E402,F401  (first: it chooses TensorFlow's CPU kernels before TensorFlow starts)
 import numpy as np  # noqa: E402
 
 
