@@ -26,6 +26,7 @@ RESULT = "RESULT "
 def measure(preset: str, overrides: dict, steps: int, cpu_devices: int) -> None:
     """In this process: build the preset under the strategy the environment asks for and time
     ``steps`` training steps after one warm-up execution."""
+    import keras_gans  # noqa: F401  (before TensorFlow starts: it chooses the CPU kernels)
     import numpy as np
     import tensorflow as tf
 

@@ -82,6 +82,7 @@ def step_flops(gan, resolution: int, batch: int) -> float:
 
 
 def measure(args) -> dict:
+    import keras_gans  # noqa: F401  (before TensorFlow starts: it chooses the CPU kernels)
     import numpy as np
     import resource
     import tensorflow as tf
