@@ -10,7 +10,13 @@ median of 3 timed runs after a warm-up): the article's code through
 benchmarks/train_throughput.py in float32 and in mixed_bfloat16, at equal work: with
 `share_fakes=false`, so that our D and G updates each draw their own fakes as the article's do.
 `--shared-fakes` adds a float32 run with the preset's default `share_fakes=true` (one generator
-pass serving both updates), labelled as such. The order rotates from round
+pass serving both updates), labelled as such.
+
+TensorFlow's CPU kernels: keras_gans turns on TensorFlow's oneDNN kernels (keras_gans/__init__.py),
+which TensorFlow leaves off on CPUs without AVX-512 VNNI/BF16 or AMX. The article's code runs as
+it ships, with TensorFlow's default for the CPU (TF_ENABLE_ONEDNN_OPTS unset); `--article-onednn`
+also runs it with TF_ENABLE_ONEDNN_OPTS=1, so that the table shows how much of the difference
+is the kernels and how much the rest. The order rotates from round
 to round and the figure of each cell is its median over rounds, so the machine's drift between
 hours (2x on the development machine) cannot masquerade as a ratio. GFLOP per image is counted
 by TensorFlow's profiler on each side's own training step (benchmarks/article_anchor.py for the
@@ -35,18 +41,24 @@ HERE = Path(__file__).resolve().parent
 RESULT_PREFIX = "RESULT "  # train_throughput.py's child output
 SYSTEMS = ("article", "float32", "bfloat16")  # our two at equal work (share_fakes=false)
 SHARED_FAKES = "float32, share_fakes"
+ARTICLE_ONEDNN = "article, oneDNN"
 
 
-def _run(command: list[str], what: str) -> str:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO_ROOT)}
+def _run(command: list[str], what: str, onednn: bool | None = None) -> str:
+    """Runs ``command``; ``onednn`` sets TF_ENABLE_ONEDNN_OPTS (None: unset, TensorFlow's default)."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO_ROOT)})
+    if onednn is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn else "0"
     process = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     if process.returncode != 0:
         raise SystemExit(f"{what} failed (exit {process.returncode}): {' '.join(command)}\n{process.stderr[-3000:]}")
     return process.stdout
 
 
-def article_speed(python: str, resolution: int) -> float:
-    output = _run([python, str(ARTICLE_DIR / "article.py"), "speed", str(resolution)], f"the article's code at {resolution}px")
+def article_speed(python: str, resolution: int, onednn: bool | None = None) -> float:
+    output = _run([python, str(ARTICLE_DIR / "article.py"), "speed", str(resolution)], f"the article's code at {resolution}px",
+                  onednn=onednn)
     found = re.search(r"ARTICLE res=\d+ batch=\d+ img/s=([\d.]+)", output)
     if not found:
         raise SystemExit(f"article.py printed no speed at {resolution}px:\n{output[-2000:]}")
@@ -75,15 +87,15 @@ def ours(resolution: int, bfloat16: bool, share_fakes: bool = False) -> dict:
 def measure(args) -> dict:
     python = article_python(args.article_python)
     resolutions = [int(r) for r in args.resolutions.split(",")]
-    systems = SYSTEMS + ((SHARED_FAKES,) if args.shared_fakes else ())
+    systems = SYSTEMS + ((SHARED_FAKES,) if args.shared_fakes else ()) + ((ARTICLE_ONEDNN,) if args.article_onednn else ())
     speeds = {r: {system: [] for system in systems} for r in resolutions}
     flops = {r: {} for r in resolutions}
     for round_index in range(args.rounds):
         for resolution in resolutions:
             shift = round_index % len(systems)
             for system in systems[shift:] + systems[:shift]:
-                if system == "article":
-                    rate = article_speed(python, resolution)
+                if system in ("article", ARTICLE_ONEDNN):
+                    rate = article_speed(python, resolution, onednn=True if system == ARTICLE_ONEDNN else None)
                 else:
                     result = ours(resolution, bfloat16=system == "bfloat16", share_fakes=system == SHARED_FAKES)
                     rate = result["images_per_second"]
@@ -92,6 +104,8 @@ def measure(args) -> dict:
                 print(f"round {round_index + 1} {resolution}x{resolution} {system}: {rate:.2f} img/s", flush=True)
             if "article" not in flops[resolution]:
                 flops[resolution]["article"] = article_flops(python, resolution)
+            if ARTICLE_ONEDNN in systems:
+                flops[resolution][ARTICLE_ONEDNN] = flops[resolution]["article"]
     rows = []
     for resolution in resolutions:
         rate = {system: statistics.median(speeds[resolution][system]) for system in systems}
@@ -115,10 +129,12 @@ def measure(args) -> dict:
 
 def table(result: dict) -> str:
     shared = SHARED_FAKES in result["rows"][0]["img_per_s"]
+    onednn = ARTICLE_ONEDNN in result["rows"][0]["img_per_s"]
     lines = [
         "| resolution | article's code | keras_gans float32 | keras_gans bfloat16 | GFLOP/img article / ours (ratio) "
-        "| GFLOP/s article / f32 / bf16 |" + (" float32, share_fakes=true |" if shared else ""),
-        "|---|---|---|---|---|---|" + ("---|" if shared else ""),
+        "| GFLOP/s article / f32 / bf16 |" + (" float32, share_fakes=true |" if shared else "")
+        + (" article's code with oneDNN (f32 / bf16 ratio to it) |" if onednn else ""),
+        "|---|---|---|---|---|---|" + ("---|" if shared else "") + ("---|" if onednn else ""),
     ]
     for row in result["rows"]:
         rate, ratio, gflop, achieved = row["img_per_s"], row["ratio_to_article"], row["gflop_per_image"], row["achieved_gflops"]
@@ -130,6 +146,9 @@ def table(result: dict) -> str:
         )
         if shared:
             line += f" {rate[SHARED_FAKES]:.2f} ({ratio[SHARED_FAKES]:.2f}x, {gflop[SHARED_FAKES]:.2f} GFLOP/img) |"
+        if onednn:
+            base = rate[ARTICLE_ONEDNN]
+            line += f" {base:.2f} img/s ({rate['float32'] / base:.2f}x / {rate['bfloat16'] / base:.2f}x) |"
         lines.append(line)
     if result["rounds"] > 1:
         lines.append("")
@@ -147,6 +166,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of all three systems (the median is reported)")
     parser.add_argument("--shared-fakes", action="store_true",
                         help="also time float32 with share_fakes=true (one generator pass for both updates)")
+    parser.add_argument("--article-onednn", action="store_true",
+                        help="also time the article's code with TF_ENABLE_ONEDNN_OPTS=1 (the kernels keras_gans turns on)")
     parser.add_argument("--article-python", help="python of the article's venv (default: what its setup.sh prints)")
     parser.add_argument("--out", default="runs/article_side_by_side.json")
     args = parser.parse_args(argv)
