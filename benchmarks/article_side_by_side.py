@@ -87,7 +87,7 @@ def ours(resolution: int, bfloat16: bool, share_fakes: bool = False) -> dict:
 def measure(args) -> dict:
     python = article_python(args.article_python)
     resolutions = [int(r) for r in args.resolutions.split(",")]
-    systems = SYSTEMS + ((SHARED_FAKES,) if args.shared_fakes else ()) + ((ARTICLE_ONEDNN,) if args.article_onednn else ())
+    systems = tuple(s for s in SYSTEMS if not (args.no_bfloat16 and s == "bfloat16")) + ((SHARED_FAKES,) if args.shared_fakes else ()) + ((ARTICLE_ONEDNN,) if args.article_onednn else ())
     speeds = {r: {system: [] for system in systems} for r in resolutions}
     flops = {r: {} for r in resolutions}
     for round_index in range(args.rounds):
@@ -136,26 +136,30 @@ def table(result: dict) -> str:
         + (" article's code with oneDNN (f32 / bf16 ratio to it) |" if onednn else ""),
         "|---|---|---|---|---|---|" + ("---|" if shared else "") + ("---|" if onednn else ""),
     ]
+    bfloat16 = "bfloat16" in result["rows"][0]["img_per_s"]
     for row in result["rows"]:
         rate, ratio, gflop, achieved = row["img_per_s"], row["ratio_to_article"], row["gflop_per_image"], row["achieved_gflops"]
         line = (
             f"| {row['resolution']}x{row['resolution']} | {rate['article']:.2f} img/s "
-            f"| {rate['float32']:.2f} ({ratio['float32']:.2f}x) | {rate['bfloat16']:.2f} ({ratio['bfloat16']:.2f}x) "
-            f"| {gflop['article']:.2f} / {gflop['float32']:.2f} ({row['work_ratio']:.2f}) "
-            f"| {achieved['article']:.0f} / {achieved['float32']:.0f} / {achieved['bfloat16']:.0f} |"
+            f"| {rate['float32']:.2f} ({ratio['float32']:.2f}x) "
+            + (f"| {rate['bfloat16']:.2f} ({ratio['bfloat16']:.2f}x) " if bfloat16 else "| not run ")
+            + f"| {gflop['article']:.2f} / {gflop['float32']:.2f} ({row['work_ratio']:.2f}) "
+            f"| {achieved['article']:.0f} / {achieved['float32']:.0f} / "
+            + (f"{achieved['bfloat16']:.0f} |" if bfloat16 else "- |")
         )
         if shared:
             line += f" {rate[SHARED_FAKES]:.2f} ({ratio[SHARED_FAKES]:.2f}x, {gflop[SHARED_FAKES]:.2f} GFLOP/img) |"
         if onednn:
             base = rate[ARTICLE_ONEDNN]
-            line += f" {base:.2f} img/s ({rate['float32'] / base:.2f}x / {rate['bfloat16'] / base:.2f}x) |"
+            line += f" {base:.2f} img/s ({rate['float32'] / base:.2f}x / " + (
+                f"{rate['bfloat16'] / base:.2f}x) |" if bfloat16 else "-) |")
         lines.append(line)
     if result["rounds"] > 1:
         lines.append("")
         lines.append("ratio to the article's code in each round (float32 / bfloat16):")
         for row in result["rows"]:
             per_round = row["ratio_per_round"]
-            rounds = zip(per_round["float32"], per_round["bfloat16"])
+            rounds = zip(per_round["float32"], per_round.get("bfloat16", [float("nan")] * len(per_round["float32"])))
             lines.append(f"  {row['resolution']}x{row['resolution']}: " + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in rounds))
     return "\n".join(lines)
 
@@ -166,6 +170,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of all three systems (the median is reported)")
     parser.add_argument("--shared-fakes", action="store_true",
                         help="also time float32 with share_fakes=true (one generator pass for both updates)")
+    parser.add_argument("--no-bfloat16", action="store_true",
+                        help="skip our bfloat16 runs (on CPUs without bfloat16 arithmetic they are many times slower)")
     parser.add_argument("--article-onednn", action="store_true",
                         help="also time the article's code with TF_ENABLE_ONEDNN_OPTS=1 (the kernels keras_gans turns on)")
     parser.add_argument("--article-python", help="python of the article's venv (default: what its setup.sh prints)")
