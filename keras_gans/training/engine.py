@@ -8,6 +8,8 @@ truncation layer (keras_gans.models.common.generator_parts).
 """
 from __future__ import annotations
 
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -21,6 +23,7 @@ from keras_gans.replicas import across_replicas, per_replica
 from keras_gans.training.ema import ema_beta, update_ema
 from keras_gans.training.optimizers import FusedAdam
 from keras_gans.training.schedules import blend_reals, instance_noise_std, ProgressiveSchedule
+from keras_gans.training.strategy import bfloat16_is_emulated
 
 
 class _Untracked:
@@ -528,6 +531,13 @@ def build_gan(config: GANConfig, seed=None) -> GAN:
     """Build the registered model's generator and discriminator and wrap them in the engine."""
 
     if config.mixed_precision:
+        if bfloat16_is_emulated():
+            warnings.warn(
+                "mixed_precision: this CPU has no bfloat16 arithmetic (no AVX-512 BF16 or AMX) and there is no "
+                "GPU, so bfloat16 is emulated and trains several times slower than float32 here "
+                "(docs/benchmarks.md); leave mixed_precision off on this machine.",
+                stacklevel=2,
+            )
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     else:
         keras.mixed_precision.set_global_policy("float32")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+from pathlib import Path
 
 import tensorflow as tf
 
@@ -121,3 +123,20 @@ def cluster_workers(strategy: tf.distribute.Strategy) -> int:
         return 1
     spec = strategy.cluster_resolver.cluster_spec().as_dict()
     return sum(len(spec.get(kind, [])) for kind in ("chief", "worker")) or 1
+
+
+def bfloat16_is_emulated() -> bool:
+    """True where training runs on an x86 CPU without bfloat16 arithmetic (no AVX-512 BF16 and
+    no AMX) and no GPU or TPU. There mixed_bfloat16 converts to float32 for every operation, and
+    under oneDNN its convolutions run several times slower than in float32 (docs/benchmarks.md).
+    False where it cannot tell (not Linux, not x86)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    if tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"):
+        return False
+    try:
+        cpu = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "avx512_bf16" not in cpu and "amx_bf16" not in cpu
+

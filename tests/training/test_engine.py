@@ -119,3 +119,31 @@ def test_corrupted_checkpoint_is_detected_and_the_previous_one_used(damage, tiny
     again.compile()
     CheckpointManager(tmp_path, again).restore(latest_checkpoint(tmp_path))
     assert int(again.images_seen.numpy()) == 4
+
+
+@pytest.mark.parametrize("emulated", [True, False])
+def test_mixed_precision_warns_where_bfloat16_is_emulated(tiny_stylegan_config, monkeypatch, emulated):
+    import warnings
+
+    from keras_gans.training import engine
+
+    monkeypatch.setattr(engine, "bfloat16_is_emulated", lambda: emulated)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_gan(tiny_stylegan_config(16, mixed_precision=True), seed=0)
+    said = [str(w.message) for w in caught if "no bfloat16 arithmetic" in str(w.message)]
+    assert len(said) == (1 if emulated else 0)
+    if emulated:
+        assert "leave mixed_precision off" in said[0]
+
+
+def test_bfloat16_is_emulated_reads_the_cpu_flags(monkeypatch):
+    from keras_gans.training import strategy
+
+    monkeypatch.setattr(strategy.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(strategy.tf.config, "list_physical_devices", lambda kind: [])
+    for flags, emulated in (("fpu avx2 fma", True), ("avx2 avx512f avx512_bf16", False), ("avx2 amx_bf16 amx_tile", False)):
+        monkeypatch.setattr(strategy.Path, "read_text", lambda self, *a, flags=flags, **k: f"flags\t\t: {flags}\n")
+        assert strategy.bfloat16_is_emulated() is emulated
+    monkeypatch.setattr(strategy.platform, "machine", lambda: "arm64")
+    assert strategy.bfloat16_is_emulated() is False
