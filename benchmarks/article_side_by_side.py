@@ -159,8 +159,11 @@ def table(result: dict) -> str:
         lines.append("ratio to the article's code in each round (float32 / bfloat16):")
         for row in result["rows"]:
             per_round = row["ratio_per_round"]
-            rounds = zip(per_round["float32"], per_round.get("bfloat16", [float("nan")] * len(per_round["float32"])))
-            lines.append(f"  {row['resolution']}x{row['resolution']}: " + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in rounds))
+            if bfloat16:
+                cells = (f"{a:.2f} / {b:.2f}" for a, b in zip(per_round["float32"], per_round["bfloat16"]))
+            else:
+                cells = (f"{a:.2f} / -" for a in per_round["float32"])
+            lines.append(f"  {row['resolution']}x{row['resolution']}: " + ", ".join(cells))
     return "\n".join(lines)
 
 
