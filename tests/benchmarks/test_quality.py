@@ -62,6 +62,21 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
     assert results["configs"]["default"]["latent_dim"] == 16 == results["configs"]["baseline"]["latent_dim"]
     assert (out / "quality.png").stat().st_size > 0 and (out / "comparison.png").stat().st_size > 0
 
+    # benchmarks/leak_check.py judges both runs' samples with one set of classifiers.
+    spec = importlib.util.spec_from_file_location("leak_check", REPO_ROOT / "benchmarks" / "leak_check.py")
+    leak_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(leak_check)
+    leak_out = tmp_path / "leak.json"
+    assert leak_check.main(["--data", str(image_folder), "--run", f"default={out / 'default'}",
+                            "--run", f"baseline={out / 'baseline'}", "--num", "12", "--classifier", "thumbnail",
+                            "--out", str(leak_out)]) == 0
+    reports = json.loads(leak_out.read_text())["reports"]
+    assert reports.keys() == {"default", "baseline"}
+    assert reports["default"]["real_held_out"] == reports["baseline"]["real_held_out"]  # the same classifiers
+    assert all(r["generated_count"] == 12 and r["real_count"] == 24 for r in reports.values())
+    with pytest.raises(SystemExit):
+        leak_check.main(["--data", str(image_folder), "--run", f"nope={tmp_path / 'absent'}"])
+
 
 def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
