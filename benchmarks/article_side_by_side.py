@@ -16,7 +16,9 @@ TensorFlow's CPU kernels: keras_gans turns on TensorFlow's oneDNN kernels (keras
 which TensorFlow leaves off on CPUs without AVX-512 VNNI/BF16 or AMX. The article's code runs as
 it ships, with TensorFlow's default for the CPU (TF_ENABLE_ONEDNN_OPTS unset); `--article-onednn`
 also runs it with TF_ENABLE_ONEDNN_OPTS=1, so that the table shows how much of the difference
-is the kernels and how much the rest. The order rotates from round
+is the kernels and how much the rest. Likewise keras_gans runs a tiny step (batch 4 at 64x64) with
+each operation on one core and several side by side (``--cpu-threading auto``);
+`--article-same-settings` also runs the article's code with oneDNN and that threading. The order rotates from round
 to round and the figure of each cell is its median over rounds, so the machine's drift between
 hours (2x on the development machine) cannot masquerade as a ratio. GFLOP per image is counted
 by TensorFlow's profiler on each side's own training step (benchmarks/article_anchor.py for the
@@ -37,28 +39,35 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from article_anchor import ARTICLE_DIR, FLOPS_PREFIX, REPO_ROOT, article_python  # noqa: E402
 
+from keras_gans.training.strategy import SMALL_STEP_PIXELS  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULT_PREFIX = "RESULT "  # train_throughput.py's child output
 SYSTEMS = ("article", "float32", "bfloat16")  # our two at equal work (share_fakes=false)
 SHARED_FAKES = "float32, share_fakes"
 ARTICLE_ONEDNN = "article, oneDNN"
+ARTICLE_SAME = "article, our settings"  # oneDNN and the CPU threading keras_gans picks for the step
 
 
-def _run(command: list[str], what: str, onednn: bool | None = None) -> str:
-    """Runs ``command``; ``onednn`` sets TF_ENABLE_ONEDNN_OPTS (None: unset, TensorFlow's default)."""
-    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+def _run(command: list[str], what: str, onednn: bool | None = None, parallel_ops: bool = False) -> str:
+    """Runs ``command``; ``onednn`` sets TF_ENABLE_ONEDNN_OPTS (None: unset, TensorFlow's default);
+    ``parallel_ops`` runs each TensorFlow operation on one core, several side by side."""
+    threading = ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    env = {key: value for key, value in os.environ.items() if key not in threading}
     env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO_ROOT)})
     if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn else "0"
+    if parallel_ops:
+        env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS=str(len(os.sched_getaffinity(0))))
     process = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     if process.returncode != 0:
         raise SystemExit(f"{what} failed (exit {process.returncode}): {' '.join(command)}\n{process.stderr[-3000:]}")
     return process.stdout
 
 
-def article_speed(python: str, resolution: int, onednn: bool | None = None) -> float:
+def article_speed(python: str, resolution: int, onednn: bool | None = None, parallel_ops: bool = False) -> float:
     output = _run([python, str(ARTICLE_DIR / "article.py"), "speed", str(resolution)], f"the article's code at {resolution}px",
-                  onednn=onednn)
+                  onednn=onednn, parallel_ops=parallel_ops)
     found = re.search(r"ARTICLE res=\d+ batch=\d+ img/s=([\d.]+)", output)
     if not found:
         raise SystemExit(f"article.py printed no speed at {resolution}px:\n{output[-2000:]}")
@@ -87,25 +96,31 @@ def ours(resolution: int, bfloat16: bool, share_fakes: bool = False) -> dict:
 def measure(args) -> dict:
     python = article_python(args.article_python)
     resolutions = [int(r) for r in args.resolutions.split(",")]
-    systems = tuple(s for s in SYSTEMS if not (args.no_bfloat16 and s == "bfloat16")) + ((SHARED_FAKES,) if args.shared_fakes else ()) + ((ARTICLE_ONEDNN,) if args.article_onednn else ())
+    systems = tuple(s for s in SYSTEMS if not (args.no_bfloat16 and s == "bfloat16")) + ((SHARED_FAKES,) if args.shared_fakes else ()) + ((ARTICLE_ONEDNN,) if args.article_onednn else ()) + ((ARTICLE_SAME,) if args.article_same_settings else ())
     speeds = {r: {system: [] for system in systems} for r in resolutions}
     flops = {r: {} for r in resolutions}
+    threading = {}
     for round_index in range(args.rounds):
         for resolution in resolutions:
             shift = round_index % len(systems)
             for system in systems[shift:] + systems[:shift]:
-                if system in ("article", ARTICLE_ONEDNN):
+                if system == ARTICLE_SAME:
+                    rate = article_speed(python, resolution, onednn=True,
+                                         parallel_ops=4 * resolution * resolution <= SMALL_STEP_PIXELS)
+                elif system in ("article", ARTICLE_ONEDNN):
                     rate = article_speed(python, resolution, onednn=True if system == ARTICLE_ONEDNN else None)
                 else:
                     result = ours(resolution, bfloat16=system == "bfloat16", share_fakes=system == SHARED_FAKES)
                     rate = result["images_per_second"]
                     flops[resolution][system] = result["gflop_per_image"] * 1e9
+                    threading[resolution] = result.get("cpu_threading", "")
                 speeds[resolution][system].append(rate)
                 print(f"round {round_index + 1} {resolution}x{resolution} {system}: {rate:.2f} img/s", flush=True)
             if "article" not in flops[resolution]:
                 flops[resolution]["article"] = article_flops(python, resolution)
-            if ARTICLE_ONEDNN in systems:
-                flops[resolution][ARTICLE_ONEDNN] = flops[resolution]["article"]
+            for system in (ARTICLE_ONEDNN, ARTICLE_SAME):
+                if system in systems:
+                    flops[resolution][system] = flops[resolution]["article"]
     rows = []
     for resolution in resolutions:
         rate = {system: statistics.median(speeds[resolution][system]) for system in systems}
@@ -123,6 +138,7 @@ def measure(args) -> dict:
             "gflop_per_image": gflop,
             "work_ratio": gflop["float32"] / gflop["article"],
             "achieved_gflops": {system: gflop[system] * rate[system] for system in systems},
+            "our_cpu_threading": threading.get(resolution, ""),
         })
     return {"batch": 4, "rounds": args.rounds, "equal_work": "share_fakes=false", "rows": rows}
 
@@ -130,11 +146,13 @@ def measure(args) -> dict:
 def table(result: dict) -> str:
     shared = SHARED_FAKES in result["rows"][0]["img_per_s"]
     onednn = ARTICLE_ONEDNN in result["rows"][0]["img_per_s"]
+    same = ARTICLE_SAME in result["rows"][0]["img_per_s"]
     lines = [
         "| resolution | article's code | keras_gans float32 | keras_gans bfloat16 | GFLOP/img article / ours (ratio) "
         "| GFLOP/s article / f32 / bf16 |" + (" float32, share_fakes=true |" if shared else "")
-        + (" article's code with oneDNN (f32 / bf16 ratio to it) |" if onednn else ""),
-        "|---|---|---|---|---|---|" + ("---|" if shared else "") + ("---|" if onednn else ""),
+        + (" article's code with oneDNN (f32 / bf16 ratio to it) |" if onednn else "")
+        + (" article's code with our settings (f32 / bf16 ratio to it) |" if same else ""),
+        "|---|---|---|---|---|---|" + ("---|" if shared else "") + ("---|" if onednn else "") + ("---|" if same else ""),
     ]
     bfloat16 = "bfloat16" in result["rows"][0]["img_per_s"]
     for row in result["rows"]:
@@ -149,11 +167,15 @@ def table(result: dict) -> str:
         )
         if shared:
             line += f" {rate[SHARED_FAKES]:.2f} ({ratio[SHARED_FAKES]:.2f}x, {gflop[SHARED_FAKES]:.2f} GFLOP/img) |"
-        if onednn:
-            base = rate[ARTICLE_ONEDNN]
-            line += f" {base:.2f} img/s ({rate['float32'] / base:.2f}x / " + (
-                f"{rate['bfloat16'] / base:.2f}x) |" if bfloat16 else "-) |")
+        for present, system in ((onednn, ARTICLE_ONEDNN), (same, ARTICLE_SAME)):
+            if present:
+                base = rate[system]
+                line += f" {base:.2f} img/s ({rate['float32'] / base:.2f}x / " + (
+                    f"{rate['bfloat16'] / base:.2f}x) |" if bfloat16 else "-) |")
         lines.append(line)
+    lines.append("")
+    lines += [f"ours at {row['resolution']}x{row['resolution']}: {row['our_cpu_threading']}"
+              for row in result["rows"] if row.get("our_cpu_threading")]
     if result["rounds"] > 1:
         lines.append("")
         lines.append("ratio to the article's code in each round (float32 / bfloat16):")
@@ -177,6 +199,9 @@ def main(argv=None) -> int:
                         help="skip our bfloat16 runs (on CPUs without bfloat16 arithmetic they are many times slower)")
     parser.add_argument("--article-onednn", action="store_true",
                         help="also time the article's code with TF_ENABLE_ONEDNN_OPTS=1 (the kernels keras_gans turns on)")
+    parser.add_argument("--article-same-settings", action="store_true",
+                        help="also time the article's code with oneDNN and the CPU threading keras_gans picks "
+                        "for the step (parallel-ops for batch 4 at 64x64)")
     parser.add_argument("--article-python", help="python of the article's venv (default: what its setup.sh prints)")
     parser.add_argument("--out", default="runs/article_side_by_side.json")
     args = parser.parse_args(argv)

@@ -90,6 +90,7 @@ def measure(args) -> dict:
     from keras_gans.config import apply_overrides, preset_config
     from keras_gans.models.stylegan import article_preset
     from keras_gans.training.engine import build_gan
+    from keras_gans.training.strategy import configure_cpu_threading
 
     resolution = args.resolution
     config = article_preset(resolution) if args.preset == "stylegan-article" else preset_config(args.preset)
@@ -102,6 +103,8 @@ def measure(args) -> dict:
     if args.preset == "stylegan-article":
         overrides.pop("resolution")
     config = apply_overrides(config, overrides, "benchmark")
+    # As `python -m keras_gans.train` does before TensorFlow starts (tiny steps: one core per op).
+    threading = configure_cpu_threading(args.cpu_threading, config.batch_size, config.resolution)
     gan = build_gan(config, seed=0)
     gan.compile()
     batch = config.batch_size * config.n_critic
@@ -136,6 +139,7 @@ def measure(args) -> dict:
         "batch": config.batch_size,
         "mixed_precision": config.mixed_precision,
         "xla": config.jit_compile,
+        "cpu_threading": threading,
         "settings": overrides,
         "images_per_second": round(images_per_second, 1),
         "all_runs": [round(r, 1) for r in rates],
@@ -157,6 +161,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the median is reported")
     parser.add_argument("--mixed-precision", action="store_true")
     parser.add_argument("--xla", action="store_true")
+    from keras_gans.training.strategy import CPU_THREADING
+
+    parser.add_argument("--cpu-threading", default="auto", choices=CPU_THREADING,
+                        help="TensorFlow's CPU thread pools, as train's --cpu-threading (default auto)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     args = parser.parse_args(argv)
@@ -168,7 +176,7 @@ def main(argv=None) -> int:
     results = []
     for resolution in [int(r) for r in args.resolutions.split(",")]:
         command = [sys.executable, __file__, "--resolution", str(resolution), "--preset", args.preset,
-                   "--steps", str(args.steps), "--repeats", str(args.repeats)]
+                   "--steps", str(args.steps), "--repeats", str(args.repeats), "--cpu-threading", args.cpu_threading]
         command += ["--mixed-precision"] * args.mixed_precision + ["--xla"] * args.xla
         for item in args.set:
             command += ["--set", item]
@@ -185,7 +193,8 @@ def main(argv=None) -> int:
         else:
             print(
                 f"{result['preset']} {resolution}x{resolution} batch {result['batch']}"
-                f"{' bf16' if result['mixed_precision'] else ''}{' xla' if result['xla'] else ''}: "
+                f"{' bf16' if result['mixed_precision'] else ''}{' xla' if result['xla'] else ''} "
+                f"({result['cpu_threading']}): "
                 f"{result['images_per_second']} img/s (runs {result['all_runs']}), {result['ms_per_step']} ms/step, "
                 f"peak {result['peak_rss_mib']:.0f} MiB, {result['gflop_per_image']} GFLOP/img, "
                 f"{result['achieved_gflops']} GFLOP/s = {100 * result['fraction_of_matmul']:.0f}% of matmul "

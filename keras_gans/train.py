@@ -27,7 +27,7 @@ from keras_gans.data.folders import DatasetError
 from keras_gans.metrics.callback import MetricsCallback
 from keras_gans.training.checkpoints import CheckpointWriteError
 from keras_gans.training.run import RunError, RunSettings, train
-from keras_gans.training.strategy import STRATEGIES, StrategyError
+from keras_gans.training.strategy import CPU_THREADING, STRATEGIES, StrategyError
 # About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
 DEFAULT_KIMG = 40.0
 
@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--tick", type=float, default=1.0, metavar="KIMG", help="TensorBoard scalar interval")
     data.add_argument("--strategy", default="auto", choices=STRATEGIES, help="tf.distribute strategy (see docs/scaling.md)")
     data.add_argument("--cpu-devices", type=int, default=0, metavar="N", help="mirror over N logical CPU devices (tests tf.distribute without GPUs)")
+    data.add_argument("--cpu-threading", default="auto", choices=CPU_THREADING,
+                      help="split-ops: TensorFlow's default, each operation over every core; parallel-ops: each "
+                      "operation on one core, several side by side (faster for tiny steps); auto: parallel-ops for a "
+                      "CPU-only step of at most batch 4 at 64x64 (default)")
     data.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     metrics = parser.add_argument_group("metrics during training")
@@ -192,6 +196,7 @@ def main(argv=None) -> int:
             tick_kimg=args.tick,
             strategy=args.strategy,
             cpu_devices=args.cpu_devices,
+            cpu_threading=args.cpu_threading,
             progress=not args.no_progress,
         )
         callbacks = []

@@ -47,6 +47,7 @@ from keras_gans.training.progressive import build_stage_for_images, train_progre
 from keras_gans.training.strategy import (
     PEER_LOST_ERRORS,
     cluster_workers,
+    configure_cpu_threading,
     describe_strategy,
     is_chief,
     peer_loss_reason,
@@ -75,6 +76,7 @@ class RunSettings:
     tick_kimg: float = 1.0
     strategy: str = "auto"
     cpu_devices: int = 0  # >1: mirror over that many logical CPU devices (testing tf.distribute)
+    cpu_threading: str = "auto"  # see keras_gans.training.strategy.CPU_THREADING
     progress: bool = True
     # NaN or Inf in the losses: roll back to the last checkpoint with both learning rates times
     # divergence_lr_factor, at most max_divergences times per invocation, then stop.
@@ -300,7 +302,11 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
 
 
     out = Path(settings.out)
-    # First, while TensorFlow has not yet set up its devices (--cpu-devices splits the CPU).
+    # First, while TensorFlow has not yet set up its devices and thread pools (--cpu-devices
+    # splits the CPU). A resume without model settings trains the saved config's step.
+    sized = config if (config_explicit or fresh) else (saved_run_config(out) or config)
+    threading_line = configure_cpu_threading(settings.cpu_threading, sized.batch_size, sized.resolution,
+                                             settings.cpu_devices, settings.strategy)
     strategy = select_strategy(settings.strategy, settings.cpu_devices)
     chief = is_chief(strategy)
     # Only the chief may move a run aside; the others start fresh with it.
@@ -315,13 +321,13 @@ def train(config: GANConfig, settings: RunSettings, fresh=False, override=False,
         out = Path(tempfile.mkdtemp(prefix=f"keras_gans-{worker_name(strategy)}-"))
         print(f"{worker_name(strategy)}: the chief writes {run_folder}; this worker's copies go to {out} (removed at the end)")
     try:
-        return _train(config, settings, out, checkpoint, strategy, extra_callbacks)
+        return _train(config, settings, out, checkpoint, strategy, extra_callbacks, threading_line)
     finally:
         if not chief:
             shutil.rmtree(out, ignore_errors=True)
 
 
-def _train(config, settings, out, checkpoint, strategy, extra_callbacks):
+def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threading_line=""):
     data, make_dataset, class_names, description = load_training_data(settings, config)
     if config.conditional:
         if config.num_classes and checkpoint is not None and config.num_classes != len(class_names):
@@ -345,6 +351,8 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks):
     write_json_atomic(out / "classes.json", list(class_names) if config.conditional else [])
 
     print(describe_strategy(strategy, config.batch_size))
+    if threading_line:
+        print(threading_line)
     with strategy.scope():
         gan = _build_for_run(config, checkpoint, settings.seed)
     manager = CheckpointManager(out / "checkpoints", gan, keep=settings.keep_checkpoints)
