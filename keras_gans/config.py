@@ -153,8 +153,12 @@ class ModelEntry:
     description: str = ""
 
 
-# What `python -m keras_gans.train` trains when it is given no model, preset or config.
+# What `python -m keras_gans.train` trains when it is given no model, preset or config: on a folder
+# of images DEFAULT_PRESET; on the built-in emoji, which come in classes, its class-conditional
+# twin, which paints varied faces where the unconditional one collapses onto a few
+# (docs/quality.md, "A conditional default").
 DEFAULT_PRESET = "stylegan-cpu-64"
+DEFAULT_BUILTIN_PRESET = "stylegan-conditional-64"
 
 MODELS: dict[str, ModelEntry] = {}
 MODEL_NAME_OF_CONFIG: dict[type, str] = {}

@@ -26,6 +26,7 @@ from keras_gans.metrics.evaluation import (
     MetricError,
     METRICS,
     parse_metrics,
+    real_class_counts,
     sample_generator,
     write_json_atomic,
 )
@@ -96,6 +97,12 @@ def run_evaluation(args) -> dict:
     real_folder = None if builtin else scan_folder(args.data)
     extractor = get_extractor(args.extractor, args.inception_weights)  # and on missing weights, before sampling
     out_dir = None
+
+    def load_real(resolution: int, channels: int):
+        real_root = builtin_folder(builtin, resolution, channels) if builtin else real_folder.root
+        return real_features(real_root, extractor, resolution=resolution, max_images=args.num_real,
+                             use_cache=not args.no_cache, progress=not args.json)
+
     if args.fake:
         fake_folder = scan_folder(args.fake)
         chosen = np.sort(np.random.default_rng(args.seed).choice(
@@ -105,19 +112,19 @@ def run_evaluation(args) -> dict:
         fake_classes = fake_folder.class_names
         if args.out:
             out_dir = Path(args.out).parent
+        if len(fake_images) < 2:
+            raise UsageError("fewer than 2 generated images could be read")
+        real = load_real(fake_images.shape[1], fake_images.shape[-1])
     else:
         generator, fake_classes = _load_generator(args.run, args.generator)
+        # The real set first: a conditional model's samples follow its class frequencies.
+        _, height, _, channels = generator.outputs[0].shape
+        real = load_real(int(height), int(channels))
         fake_images, fake_labels = sample_generator(
             generator, args.num, fake_classes, seed=args.seed, truncation_psi=args.truncation_psi,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size, class_counts=real_class_counts(real, fake_classes),
         )
         out_dir = Path(args.out).parent if args.out else Path(args.run or Path(args.generator).parent)
-    if len(fake_images) < 2:
-        raise UsageError("fewer than 2 generated images could be read")
-    resolution = fake_images.shape[1]
-    real_root = builtin_folder(builtin, resolution, fake_images.shape[-1]) if builtin else real_folder.root
-    real = real_features(real_root, extractor, resolution=resolution, max_images=args.num_real,
-                         use_cache=not args.no_cache, progress=not args.json)
     result = evaluate(metrics, real, fake_images, extractor, fake_labels=fake_labels, fake_class_names=fake_classes,
                       out_dir=out_dir, seed=args.seed)
     result["source"] = {"run": args.run, "generator": args.generator, "fake": args.fake,

@@ -1,7 +1,7 @@
 """python -m keras_gans.train: train (or resume) a GAN into a run folder.
 
-With no arguments it trains the ``stylegan-cpu-64`` preset on the built-in emoji data into
-``runs/default``. Configuration precedence: preset (or the model's default preset), then
+With no arguments it trains the ``stylegan-conditional-64`` preset on the built-in face emoji (in
+ten classes) into ``runs/default``; given a folder and no model, the unconditional ``stylegan-cpu-64``. Configuration precedence: preset (or the model's default preset), then
 ``--config FILE`` (TOML or JSON), then flags.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from keras_gans.config import (
     apply_overrides,
     AugmentChoice,
+    DEFAULT_BUILTIN_PRESET,
     DEFAULT_PRESET,
     ConfigError,
     DEFAULT_PRESETS,
@@ -23,6 +24,7 @@ from keras_gans.config import (
     preset_config,
     preset_model,
 )
+from keras_gans.data.builtin import builtin_set_name
 from keras_gans.data.folders import DatasetError
 from keras_gans.metrics.callback import MetricsCallback
 from keras_gans.training.checkpoints import CheckpointWriteError
@@ -55,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what = parser.add_argument_group("what to train")
     what.add_argument("--model", help="model name (stylegan, ...); starts from the model's default preset")
-    what.add_argument("--preset", help=f"named preset (implies its model); default {DEFAULT_PRESET} when no --model")
+    what.add_argument("--preset", help=f"named preset (implies its model); without --model: {DEFAULT_BUILTIN_PRESET} on the "
+                      f"built-in data, {DEFAULT_PRESET} on a folder")
     what.add_argument("--config", metavar="FILE", help="TOML or JSON file of model settings, applied after the preset")
     what.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="any model setting, e.g. --set r1_weight=2 (repeatable)")
     what.add_argument("--resolution", type=int, help="image size (power of two)")
@@ -117,7 +120,12 @@ def starting_preset(args) -> str | None:
         return args.preset
     if args.model:
         return DEFAULT_PRESETS.get(args.model)
-    return DEFAULT_PRESET
+    return default_preset(args.data)
+
+
+def default_preset(data: str | None) -> str:
+    """The preset of a run given no model: the built-in sets come in classes, so it is conditional there."""
+    return DEFAULT_BUILTIN_PRESET if builtin_set_name(data) else DEFAULT_PRESET
 
 
 def resolve_config(args):
@@ -130,7 +138,7 @@ def resolve_config(args):
     elif args.model:
         config = model_default_config(args.model)
     else:
-        config = preset_config(DEFAULT_PRESET)
+        config = preset_config(default_preset(args.data))
     explicit = bool(args.preset or args.model)
     if args.config:
         config = apply_overrides(config, load_config_file(args.config), source=args.config)

@@ -26,8 +26,13 @@ def test_precedence_preset_then_file_then_flags(tmp_path):
     assert config.truncation_cutoff is None
 
 
-def test_no_arguments_is_the_default_preset_and_not_explicit():
+def test_no_arguments_is_the_default_preset_and_not_explicit(tmp_path):
+    # The built-in faces come in classes: the default run there is conditional; on a folder it is not.
     config, explicit = _resolve([])
+    assert not explicit and config == preset_config("stylegan-conditional-64") and config.conditional
+    config, _ = _resolve(["--data", "builtin:emoji"])
+    assert config.conditional
+    config, explicit = _resolve(["--data", str(tmp_path)])
     assert not explicit and config == preset_config("stylegan-cpu-64")
 
 

@@ -4,7 +4,8 @@ The font comes from the Debian package ``fonts-noto-color-emoji`` (the README's 
 installs it). Two sets:
 
 * ``emoji-faces`` (the default): the round yellow face emoji, about a hundred images of one
-  kind of object, so that a GAN paints something recognisable within minutes on a CPU.
+  kind of object, so that a GAN paints something recognisable within minutes on a CPU, in ten
+  classes (Unicode's face subgroups: smiling, affection, tongue, ..., negative).
 * ``emoji``: every emoji of the font's main pictographic blocks (about 1,200, nearly every one a
   different object), grouped into classes by Unicode block for conditional models. A hard set:
   see docs/quality.md.
@@ -39,16 +40,33 @@ EMOJI_BLOCKS = {
     "supplemental": [(0x1F930, 0x1F96F), (0x1F980, 0x1F9FF)],
     "extended": [(0x1FA70, 0x1FAFF)],
 }
-# Round yellow faces only: smileys without hands, cats, monkeys, people or gestures.
-FACE_RANGES = [
-    (0x1F600, 0x1F637), (0x1F641, 0x1F644), (0x1F910, 0x1F915), (0x1F917, 0x1F917),
-    (0x1F920, 0x1F925), (0x1F927, 0x1F92F), (0x1F970, 0x1F976), (0x1F978, 0x1F97A),
-    (0x1FAE0, 0x1FAE5),
-]
+# Round yellow faces only (no hands-only gestures, cats, monkeys or people), in the subgroups of
+# Unicode's emoji-test.txt (15.0); the three smallest (hat, glasses, costume: 6 faces in all) are
+# merged. They are the classes of a conditional model: each names a kind of face a user can ask for.
+# In alphabetical order, the order of a scanned class folder.
+FACE_SUBGROUPS = {
+    "affection": [0x1F970, 0x1F60D, 0x1F929, 0x1F618, 0x1F617, 0x1F61A, 0x1F619, 0x1F972],
+    "concerned": [0x1F615, 0x1FAE4, 0x1F61F, 0x1F641, 0x1F62E, 0x1F62F, 0x1F632, 0x1F633, 0x1F97A, 0x1F979,
+                  0x1F626, 0x1F627, 0x1F628, 0x1F630, 0x1F625, 0x1F622, 0x1F62D, 0x1F631, 0x1F616, 0x1F623,
+                  0x1F61E, 0x1F613, 0x1F629, 0x1F62B, 0x1F971],
+    "hand": [0x1F917, 0x1F92D, 0x1FAE2, 0x1FAE3, 0x1F92B, 0x1F914, 0x1FAE1],
+    "hat-glasses-costume": [0x1F920, 0x1F973, 0x1F978, 0x1F60E, 0x1F913, 0x1F921],
+    "negative": [0x1F624, 0x1F621, 0x1F620, 0x1F92C, 0x1F608],
+    "neutral-skeptical": [0x1F910, 0x1F928, 0x1F610, 0x1F611, 0x1F636, 0x1FAE5, 0x1F60F, 0x1F612, 0x1F644,
+                          0x1F62C, 0x1F925],
+    "sleepy": [0x1F60C, 0x1F614, 0x1F62A, 0x1F924, 0x1F634],
+    "smiling": [0x1F600, 0x1F603, 0x1F604, 0x1F601, 0x1F606, 0x1F605, 0x1F923, 0x1F602, 0x1F642, 0x1F643,
+                0x1FAE0, 0x1F609, 0x1F60A, 0x1F607],
+    "tongue": [0x1F60B, 0x1F61B, 0x1F61C, 0x1F92A, 0x1F61D, 0x1F911],
+    "unwell": [0x1F637, 0x1F912, 0x1F915, 0x1F922, 0x1F92E, 0x1F927, 0x1F975, 0x1F976, 0x1F974, 0x1F635,
+               0x1F92F],
+}
 BUILTIN_SETS = {
-    "emoji-faces": {"faces": FACE_RANGES},
+    "emoji-faces": {name: [(cp, cp) for cp in codepoints] for name, codepoints in FACE_SUBGROUPS.items()},
     "emoji": EMOJI_BLOCKS,
 }
+# 2: emoji-faces in Unicode subgroups (it was one class, "faces").
+LAYOUT_VERSION = 2
 DEFAULT_BUILTIN = "emoji-faces"
 BUILTIN_PREFIX = "builtin:"
 INSTALL_HINT = (
@@ -154,8 +172,9 @@ def load_builtin_emoji(resolution: int, channels: int = 3, cache_dir=None, name:
 
 
 def _cache_stem(name: str, font_path: Path, resolution: int, channels: int) -> str:
-    # The font file's size stands for its version: another font renders other pictures.
-    return f"builtin-{name}-{font_path.stat().st_size}-{resolution}-{channels}"
+    # The font file's size stands for its version: another font renders other pictures. The
+    # layout version changes when a set's membership or classes change.
+    return f"builtin-{name}-v{LAYOUT_VERSION}-{font_path.stat().st_size}-{resolution}-{channels}"
 
 
 def builtin_folder(name: str, resolution: int, channels: int = 3, cache_dir=None) -> Path:

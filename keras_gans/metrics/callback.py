@@ -3,7 +3,8 @@ EMA generator, compute the requested metrics against the (cached) real features,
 TensorBoard under ``<run_dir>/logs/metrics`` (step = real images shown) and keep ``<run_dir>/best.keras``, the generator at
 its best value of the first metric listed (written atomically: temp file + os.replace).
 Each evaluation also records the training wall-clock so far with the evaluations' own time left
-out (``train_seconds``), and with ``sheet_dir`` saves a sheet of the first 64 evaluated samples.
+out (``train_seconds``), and with ``sheet_dir`` saves a sheet of 64 evaluated samples (the classes in turn for a
+conditional model).
 
 The engine (``self.model``) must expose ``ema_generator`` and ``images_seen`` (a variable
 counting real images shown).
@@ -20,7 +21,19 @@ import numpy as np
 from keras_gans.generation import image_grid, to_pil
 from keras_gans.io import save_model_atomic, save_png_atomic
 
-from .evaluation import evaluate, parse_metrics, primary_figure, sample_generator, write_json_atomic
+from .evaluation import evaluate, parse_metrics, primary_figure, real_class_counts, sample_generator, write_json_atomic
+
+
+def sheet_indices(labels, count: int) -> np.ndarray:
+    """``count`` of a conditional model's class-sorted samples with the classes in turn (the
+    first of each class, then the second...), as the training sheets show them."""
+    labels = np.asarray(labels)
+    rank = np.zeros(len(labels), np.int64)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        rank[members] = np.arange(len(members))
+    order = np.lexsort((labels, rank))  # by rank within the class, then by class
+    return order[:count]
 
 
 class MetricsCallback(keras.callbacks.Callback):
@@ -33,7 +46,8 @@ class MetricsCallback(keras.callbacks.Callback):
         extractor: extractor name (``effnet-lite0``, ``inception``) or a ``FeatureExtractor``.
         run_dir: the run folder (logs/metrics, best.keras, metrics_history.jsonl).
         num_samples: generated images per evaluation.
-        class_names: the generator's classes (conditional models), [] otherwise.
+        class_names: the generator's classes (conditional models); when empty, a conditional
+            generator's are read from ``<run_dir>/classes.json``, which every training run writes.
         resolution: the generator's output size (default: read from the generator on first use).
     """
 
@@ -162,7 +176,12 @@ class MetricsCallback(keras.callbacks.Callback):
         generator = self.model.ema_generator
         self._prepare(generator)
         images_seen = self._images_seen() if images_seen is None else int(images_seen)
-        images, labels = sample_generator(generator, self.num_samples, self.class_names, seed=self.seed)
+        if not self.class_names and len(generator.inputs) > 1 and (self.run_dir / "classes.json").is_file():
+            self.class_names = json.loads((self.run_dir / "classes.json").read_text(encoding="utf-8"))
+        images, labels = sample_generator(
+            generator, self.num_samples, self.class_names, seed=self.seed,
+            class_counts=real_class_counts(self._real, self.class_names),
+        )
         result = evaluate(
             self.metrics, self._real, images, self._extractor, fake_labels=labels,
             fake_class_names=self.class_names, out_dir=None, seed=self.seed,
@@ -172,7 +191,7 @@ class MetricsCallback(keras.callbacks.Callback):
         result["train_seconds"] = train_seconds
         if self.sheet_dir is not None:
             sheet = self.sheet_dir / f"sheet-{kimg:08.3f}kimg.png"
-            save_png_atomic(to_pil(image_grid(images[:64], 8)), sheet)
+            save_png_atomic(to_pil(image_grid(images[:64] if labels is None else images[sheet_indices(labels, 64)], 8)), sheet)
             result["sheet"] = str(sheet)
         self._last_evaluated = images_seen
         with self._writer.as_default():

@@ -69,15 +69,44 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def sample_generator(generator, num: int, class_names=None, seed: int = 0, truncation_psi: float = 1.0, batch_size: int = 32):
-    """(uint8 images, labels or None). Conditional models: ``num`` split evenly over the classes."""
+def real_class_counts(real: RealFeatures, class_names) -> np.ndarray | None:
+    """How many real images each of the generator's classes (by name) has, or None when the real
+    set has no labels or shares no class name with the generator."""
+    if not class_names or not real.class_names or (real.labels < 0).all():
+        return None
+    per_name = {name: int((real.labels == index).sum()) for index, name in enumerate(real.class_names)}
+    counts = np.array([per_name.get(name, 0) for name in class_names], np.int64)
+    return counts if counts.sum() > 0 else None
+
+
+def split_over_classes(num: int, weights) -> np.ndarray:
+    """``num`` split over classes in proportion to ``weights`` (largest remainders round)."""
+    weights = np.asarray(weights, np.float64)
+    exact = num * weights / weights.sum()
+    counts = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[: num - int(counts.sum())]] += 1
+    return counts
+
+
+def sample_generator(generator, num: int, class_names=None, seed: int = 0, truncation_psi: float = 1.0,
+                     batch_size: int = 32, class_counts=None):
+    """(uint8 images, labels or None).
+
+    Conditional models: ``num`` split over the classes in proportion to ``class_counts`` (the real
+    set's, from :func:`real_class_counts`) so that distribution metrics compare like with like, as
+    StyleGAN2-ADA's metrics draw labels from the dataset; evenly when it is None.
+    """
 
     conditional = bool(class_names) and len(generator.inputs) > 1
     if not conditional:
         images = generate(generator, num, seed=seed, truncation_psi=truncation_psi, batch_size=batch_size)
         return _to_uint8(images), None
-    per_class = np.full(len(class_names), num // len(class_names))
-    per_class[: num % len(class_names)] += 1
+    if class_counts is None:
+        class_counts = np.ones(len(class_names))
+    if len(class_counts) != len(class_names):
+        raise MetricError(f"class_counts has {len(class_counts)} entries for {len(class_names)} classes")
+    per_class = split_over_classes(num, class_counts)
     images, labels = [], []
     offsets = np.concatenate([[0], np.cumsum(per_class)[:-1]])  # distinct latent seeds across classes
     for index, count in enumerate(per_class):

@@ -32,12 +32,21 @@ def test_face_emoji_are_the_default_set_of_round_yellow_faces(tmp_path):
         pytest.skip(f"Noto Color Emoji is not installed here: {error}")
     assert builtin.builtin_set_name(None) == "emoji-faces" == builtin.DEFAULT_BUILTIN
     data = builtin.load_builtin_emoji(32, cache_dir=tmp_path, name="emoji-faces")
-    assert 80 <= len(data.images) <= 120 and data.class_names == ["faces"]
+    assert 80 <= len(data.images) <= 120
+    # Unicode's face subgroups as classes, in the order a scan of builtin_folder reads them.
+    assert data.class_names == sorted(builtin.FACE_SUBGROUPS) == list(builtin.FACE_SUBGROUPS)
+    assert np.all(np.bincount(data.labels, minlength=10) >= 5)
     # Yellow: red and green well above blue at the centre of every face.
     centre = data.images[:, 12:20, 12:20].reshape(len(data.images), -1, 3).mean(axis=1)
     assert np.median(centre[:, 0] - centre[:, 2]) > 80 and np.median(centre[:, 1] - centre[:, 2]) > 50
     # Cached under the set's own name: the full set is not served in its place.
     assert len(builtin.load_builtin_emoji(32, cache_dir=tmp_path, name="emoji").images) > 500
+
+
+def test_face_subgroups_name_each_face_once():
+    codepoints = [cp for members in builtin.FACE_SUBGROUPS.values() for cp in members]
+    assert len(codepoints) == len(set(codepoints)) >= 90
+    assert len(builtin.FACE_SUBGROUPS) == 10
 
 
 def test_builtin_names_are_checked():

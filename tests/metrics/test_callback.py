@@ -41,3 +41,71 @@ def test_callback_schedule_logs_and_best(tmp_path, real_dir):
 def test_callback_rejects_unknown_metric(tmp_path):
     with pytest.raises(ValueError, match="unknown metric"):
         MetricsCallback(tmp_path, metrics=("fid", "inception_score"))
+
+
+def test_conditional_run_is_sampled_by_the_real_class_frequencies(tmp_path, monkeypatch):
+    """A conditional generator's classes come from the run's classes.json; its samples follow the
+    real set's class frequencies (3:1 here), and the sheet shows the classes in turn."""
+    from PIL import Image
+
+    from .conftest import write_images
+
+    real = tmp_path / "real"
+    write_images(real, 18, seed=3, classes=["red"])
+    write_images(real, 6, seed=4, classes=["green"])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "classes.json").write_text('["green", "red"]')
+    engine = types.SimpleNamespace(
+        ema_generator=tiny_generator(num_classes=2), images_seen=keras.Variable(0, dtype="int64", trainable=False)
+    )
+    callback = MetricsCallback(real, metrics=("kid", "classes"), every_kimg=1, run_dir=run, num_samples=16,
+                               verbose=0, sheet_dir=run / "sheets")
+    from keras_gans.metrics import callback as callback_module
+
+    sampled, original = {}, callback_module.sample_generator
+
+    def recording(*args, **kwargs):
+        images, labels = original(*args, **kwargs)
+        sampled["labels"] = labels
+        return images, labels
+
+    monkeypatch.setattr(callback_module, "sample_generator", recording)
+    callback.set_model(engine)
+    callback.on_train_begin()
+    result = callback.evaluate_now()
+    assert callback.class_names == ["green", "red"]
+    assert np.bincount(sampled["labels"]).tolist() == [4, 12]  # green 6 : red 18 real images
+    assert np.isfinite(result["figures"]["KID(effnet-lite0)"])
+    sheet = np.asarray(Image.open(next((run / "sheets").glob("sheet-*.png"))))
+    assert sheet.shape[0] == sheet.shape[1] // 8 * 2  # 16 samples: two rows of eight
+
+
+def test_split_over_classes_and_sheet_order():
+    from keras_gans.metrics.callback import sheet_indices
+    from keras_gans.metrics.evaluation import split_over_classes
+
+    assert split_over_classes(2000, [25, 14, 11, 11, 8, 7, 6, 6, 5, 5]).tolist() == [
+        510, 286, 225, 225, 163, 143, 122, 122, 102, 102]
+    assert split_over_classes(10, [0, 3, 1]).tolist() == [0, 8, 2]
+    assert split_over_classes(5, [1, 1, 1]).sum() == 5
+    labels = np.repeat([0, 1, 2], [3, 2, 4])
+    assert labels[sheet_indices(labels, 7)].tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_real_class_counts_match_classes_by_name(tmp_path):
+    from keras_gans.metrics.evaluation import MetricError, real_class_counts, sample_generator
+    from keras_gans.metrics.real_data import RealFeatures
+
+    def real(labels, names):
+        return RealFeatures(np.zeros((len(labels), 4), np.float32), np.asarray(labels, np.int32), [], names,
+                            tmp_path, 32, "test")
+
+    assert real_class_counts(real([0, 0, 1], ["a", "b"]), ["b", "a", "c"]).tolist() == [1, 2, 0]
+    assert real_class_counts(real([-1, -1], []), ["a"]) is None  # unlabelled real set
+    assert real_class_counts(real([0, 1], ["a", "b"]), ["x", "y"]) is None  # no class in common
+    generator = tiny_generator(num_classes=2)
+    _, labels = sample_generator(generator, 10, ["a", "b"], class_counts=[1, 4])
+    assert np.bincount(labels).tolist() == [2, 8]
+    with pytest.raises(MetricError, match="3 entries for 2 classes"):
+        sample_generator(generator, 10, ["a", "b"], class_counts=[1, 1, 1])
