@@ -46,20 +46,22 @@ def main(argv=None) -> int:
     import numpy as np
 
     from keras_gans.io import write_json_atomic
-    from keras_gans.metrics.evaluation import sample_generator
+    from keras_gans.metrics.evaluation import real_class_counts, sample_generator
     from keras_gans.metrics.leak import CLASSIFIERS, augmentation_leak_of_runs
     from keras_gans.metrics.real_data import load_images, scan_folder
     from keras_gans.training.run import load_generator
 
     if args.classifier not in CLASSIFIERS:
         parser.error(f"--classifier {args.classifier!r}: choose from {', '.join(CLASSIFIERS)}")
+    real_folder = scan_folder(args.data)
     fakes = {}
     for label, folder in runs.items():
         generator, class_names = load_generator(run=folder)
-        fakes[label], _ = sample_generator(generator, args.num, class_names, seed=args.seed)
+        fakes[label], _ = sample_generator(generator, args.num, class_names, seed=args.seed,
+                                           class_counts=real_class_counts(real_folder, class_names))
         print(f"{label}: {len(fakes[label])} images from {folder}", flush=True)
     resolution = next(iter(fakes.values())).shape[1]
-    folder = scan_folder(args.data)
+    folder = real_folder
     chosen = np.sort(np.random.default_rng(args.seed).choice(len(folder.paths), min(args.num_real, len(folder.paths)), replace=False))
     reals, _ = load_images([folder.paths[i] for i in chosen], resolution)
     reports = augmentation_leak_of_runs(reals, fakes, args.classifier, folds=args.folds, max_generated=args.num, seed=args.seed)

@@ -71,7 +71,8 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
 
 def real_class_counts(real: RealFeatures, class_names) -> np.ndarray | None:
     """How many real images each of the generator's classes (by name) has, or None when the real
-    set has no labels or shares no class name with the generator."""
+    set has no labels or shares no class name with the generator. ``real`` may also be a scanned
+    folder (anything with ``labels`` and ``class_names``)."""
     if not class_names or not real.class_names or (real.labels < 0).all():
         return None
     per_name = {name: int((real.labels == index).sum()) for index, name in enumerate(real.class_names)}
