@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from article_anchor import ARTICLE_DIR, FLOPS_PREFIX, REPO_ROOT, article_python  # noqa: E402
 
-from keras_gans.training.strategy import SMALL_STEP_PIXELS  # noqa: E402
+from keras_gans.training.strategy import is_small_step, usable_cores  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULT_PREFIX = "RESULT "  # train_throughput.py's child output
@@ -58,7 +58,7 @@ def _run(command: list[str], what: str, onednn: bool | None = None, parallel_ops
     if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn else "0"
     if parallel_ops:
-        env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS=str(len(os.sched_getaffinity(0))))
+        env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS=str(usable_cores()))
     process = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     if process.returncode != 0:
         raise SystemExit(f"{what} failed (exit {process.returncode}): {' '.join(command)}\n{process.stderr[-3000:]}")
@@ -106,7 +106,7 @@ def measure(args) -> dict:
             for system in systems[shift:] + systems[:shift]:
                 if system == ARTICLE_SAME:
                     rate = article_speed(python, resolution, onednn=True,
-                                         parallel_ops=4 * resolution * resolution <= SMALL_STEP_PIXELS)
+                                         parallel_ops=is_small_step(4, resolution))
                 elif system in ("article", ARTICLE_ONEDNN):
                     rate = article_speed(python, resolution, onednn=True if system == ARTICLE_ONEDNN else None)
                 else:

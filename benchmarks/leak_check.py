@@ -61,9 +61,8 @@ def main(argv=None) -> int:
                                            class_counts=real_class_counts(real_folder, class_names))
         print(f"{label}: {len(fakes[label])} images from {folder}", flush=True)
     resolution = next(iter(fakes.values())).shape[1]
-    folder = real_folder
-    chosen = np.sort(np.random.default_rng(args.seed).choice(len(folder.paths), min(args.num_real, len(folder.paths)), replace=False))
-    reals, _ = load_images([folder.paths[i] for i in chosen], resolution)
+    chosen = np.sort(np.random.default_rng(args.seed).choice(len(real_folder.paths), min(args.num_real, len(real_folder.paths)), replace=False))
+    reals, _ = load_images([real_folder.paths[i] for i in chosen], resolution)
     reports = augmentation_leak_of_runs(reals, fakes, args.classifier, folds=args.folds, max_generated=args.num, seed=args.seed)
     first = next(iter(reports.values()))
     print(f"classifier: {first['classifier']}, {first['folds']} folds over {first['real_count']} real images")

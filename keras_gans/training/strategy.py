@@ -19,6 +19,16 @@ CPU_THREADING = ("auto", "split-ops", "parallel-ops")
 SMALL_STEP_PIXELS = 4 * 64 * 64  # batch x height x width up to which "auto" picks parallel-ops
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def is_small_step(batch_size: int, resolution: int) -> bool:
+    """Whether a step is small enough for "auto" to pick parallel-ops (on a CPU-only single device)."""
+    return batch_size * resolution * resolution <= SMALL_STEP_PIXELS
+
+
 class StrategyError(RuntimeError):
     """The strategy asked for cannot run here (no TPU, a batch that does not split)."""
 
@@ -32,12 +42,12 @@ def configure_cpu_threading(choice: str, batch_size: int, resolution: int, cpu_d
     if choice not in CPU_THREADING:
         raise ValueError(f"unknown cpu_threading {choice!r}; choose one of: {', '.join(CPU_THREADING)}")
     default = "CPU threads: TensorFlow's default (each operation split over the cores)"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     asked = choice
     if choice == "auto":
         one_cpu_device = (cpu_devices <= 1 and strategy in ("auto", "default") and not _cluster_in_tf_config()
                           and not tf.config.list_physical_devices("GPU") and not tf.config.list_physical_devices("TPU"))
-        if not (one_cpu_device and cores > 1 and batch_size * resolution * resolution <= SMALL_STEP_PIXELS):
+        if not (one_cpu_device and cores > 1 and is_small_step(batch_size, resolution)):
             return default
         choice = "parallel-ops"
     if choice == "split-ops":
