@@ -100,6 +100,11 @@ class GANConfig:
     # outputs reconstructions of the real images it sees, and their perceptual + L1 distance
     # (keras_gans.losses.fastgan_reconstruction_loss) is added to its loss with this weight.
     reconstruction_weight: float = 0.0
+    # Mode seeking (Mao et al. 2019, MSGAN): >0 adds this weight times 1 / (d_I / d_z) to G's
+    # loss, where d_I and d_z are the mean absolute differences of pairs of fakes of the same
+    # class and of their latents (keras_gans.losses.mode_seeking_loss). It fights a conditional
+    # generator that paints one picture per class whatever its z.
+    mode_seeking_weight: float = 0.0
     # Generator averaging and style-based extras (ignored by models without mapping network).
     ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
     ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)

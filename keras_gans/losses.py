@@ -161,6 +161,38 @@ def fastgan_reconstruction_loss(decoded_whole, decoded_small, decoded_quarter, q
     return total
 
 
+# --- Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse Image Synthesis" ---
+
+def same_label_partners(labels):
+    """(partner, valid) per sample: the index of the first other sample in the batch with the
+    same label, and whether there is one (unconditional batches pass equal labels)."""
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    same = tf.logical_and(
+        tf.equal(labels[:, None], labels[None, :]),
+        tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool)),
+    )
+    return tf.argmax(tf.cast(same, tf.int32), axis=1, output_type=tf.int32), tf.reduce_any(same, axis=1)
+
+
+def mode_seeking_loss(images, latents, labels, epsilon: float = 1e-5):
+    """1 / (d_I / d_z + eps), MSGAN's mode-seeking term (Mao et al. 2019, eq. 3, in the
+    reciprocal form of their reference code), for G to minimise: d_I is the mean absolute
+    difference between fakes of the same class and d_z that between their latents, both
+    averaged over every sample that has a same-class partner in the batch. Zero when no
+    sample has one."""
+    partner, valid = same_label_partners(labels)
+    images = tf.cast(images, tf.float32)
+    latents = tf.cast(latents, tf.float32)
+    weights = tf.cast(valid, tf.float32)
+    image_distance = tf.reduce_mean(
+        tf.abs(images - tf.gather(images, partner)), axis=list(range(1, len(images.shape)))
+    )
+    latent_distance = tf.reduce_mean(tf.abs(latents - tf.gather(latents, partner)), axis=-1)
+    pairs = tf.reduce_sum(weights)
+    ratio = tf.math.divide_no_nan(tf.reduce_sum(weights * image_distance), tf.reduce_sum(weights * latent_distance))
+    return tf.where(pairs > 0, 1.0 / (ratio + epsilon), 0.0)
+
+
 def l1_distance(images_a, images_b):
     """Mean absolute difference per sample."""
     difference = tf.abs(tf.cast(images_a, tf.float32) - tf.cast(images_b, tf.float32))
@@ -359,8 +391,21 @@ def discriminator_terms(config, reconstruction_distance: Callable | None = None)
     return terms
 
 
+class ModeSeekingLoss(Term):
+    """MSGAN's mode-seeking term for G (Mao et al. 2019): pairs of fakes of one class must
+    differ in proportion to their latents (see :func:`mode_seeking_loss`)."""
+
+    name = "mode_seeking_loss"
+
+    def value(self, step):
+        return mode_seeking_loss(step.fakes, step.latents, step.labels)
+
+
 def generator_terms(config) -> list[Term]:
     """The optional terms of G's loss that ``config`` asks for."""
+    terms: list[Term] = []
     if config.auxiliary_classifier_weight > 0:
-        return [GeneratorAuxiliaryClassifierLoss(config.auxiliary_classifier_weight)]
-    return []
+        terms.append(GeneratorAuxiliaryClassifierLoss(config.auxiliary_classifier_weight))
+    if config.mode_seeking_weight > 0:
+        terms.append(ModeSeekingLoss(config.mode_seeking_weight))
+    return terms

@@ -291,11 +291,12 @@ class GAN(keras.Model):
     def generate_for_training(self, batch, labels):
         """Fakes for a training step, with style mixing for style-based generators.
 
-        Returns (images, w) where w is the unmixed mapped latent (None for other generators).
+        Returns (images, w, z): w is the unmixed mapped latent (None for other generators), z
+        the latent the images were drawn from (the first one, where styles are mixed).
         """
         z = self._latents(batch)
         if not self.style_based:
-            return self.generator(self._generator_inputs(z, labels), training=True), None
+            return self.generator(self._generator_inputs(z, labels), training=True), None, z
         w = self.mapping(self._generator_inputs(z, labels), training=True)
         ws = tf.repeat(w[:, None, :], self.num_ws, axis=1)
         if self.config.style_mixing_prob > 0:
@@ -311,7 +312,7 @@ class GAN(keras.Model):
                 return tf.where(use_first, ws, tf.repeat(w2[:, None, :], self.num_ws, axis=1))
 
             ws = tf.cond(mix, mixed, lambda: ws)
-        return self.synthesis(ws, training=True), w
+        return self.synthesis(ws, training=True), w, z
 
     # -- Penalties ---------------------------------------------------------------------------------
 
@@ -367,7 +368,7 @@ class GAN(keras.Model):
     def _discriminator_step(self, real, labels, fakes=None):
         batch = tf.shape(real)[0]
         if fakes is None:
-            fakes, _ = self.generate_for_training(batch, labels)
+            fakes, _, _ = self.generate_for_training(batch, labels)
         fakes = tf.stop_gradient(fakes)
         real, fakes = self._instance_noise(real), self._instance_noise(tf.cast(fakes, real.dtype))
         variables = self.discriminator.trainable_variables
@@ -417,9 +418,10 @@ class GAN(keras.Model):
             logs.update(term.diagnostics(step))
         return logs
 
-    def _generator_loss(self, fakes, labels):
-        """(generator loss, the total to differentiate) for fakes recorded on the caller's tape."""
-        step = _GeneratorStep(labels)
+    def _generator_loss(self, fakes, labels, z):
+        """(generator loss, the total to differentiate) for fakes (drawn from latents z) recorded
+        on the caller's tape."""
+        step = _GeneratorStep(fakes, z, labels)
         step.fake_logits, step.fake_classes = self._discriminate_with_classes(self._instance_noise(fakes), labels)
         g_loss = self.g_loss_fn(step.fake_logits)
         total = g_loss
@@ -435,8 +437,8 @@ class GAN(keras.Model):
 
     def _generator_step(self, labels):
         with tf.GradientTape() as tape:
-            fakes, w = self.generate_for_training(tf.shape(labels)[0], labels)
-            g_loss, total = self._generator_loss(fakes, labels)
+            fakes, w, z = self.generate_for_training(tf.shape(labels)[0], labels)
+            g_loss, total = self._generator_loss(fakes, labels, z)
         self._apply_generator_gradients(tape, total)
         return g_loss, w
 
@@ -471,10 +473,10 @@ class GAN(keras.Model):
             # One generator forward pass serves both updates: D learns on G(z), then G is updated
             # through the *updated* D on the same G(z), as alternating training does.
             with tf.GradientTape() as g_tape:
-                fakes, w = self.generate_for_training(batch, labels)
+                fakes, w, z = self.generate_for_training(batch, labels)
                 with g_tape.stop_recording():
                     d_logs = self._discriminator_step(images, labels, fakes=fakes)
-                g_loss, total = self._generator_loss(fakes, labels)
+                g_loss, total = self._generator_loss(fakes, labels, z)
             self._apply_generator_gradients(g_tape, total)
         else:
             for critic_step in range(config.n_critic):
@@ -520,10 +522,11 @@ class _DiscriminatorStep:
 
 
 class _GeneratorStep:
-    """What the generator's update knows, for its loss terms (the labels asked for, D's outputs)."""
+    """What the generator's update knows, for its loss terms (the fakes, their latents, the
+    labels asked for, D's outputs)."""
 
-    def __init__(self, labels):
-        self.labels = labels
+    def __init__(self, fakes, latents, labels):
+        self.fakes, self.latents, self.labels = fakes, latents, labels
         self.fake_logits = self.fake_classes = None
 
 

@@ -46,7 +46,7 @@ def test_compiled_train_step_updates_everything(tiny_stylegan_config, r1_interva
 
 def test_style_mixing_uses_two_latents(tiny_stylegan_config):
     gan = build_gan(tiny_stylegan_config(16, style_mixing_prob=1.0, noise_inputs=False), seed=0)
-    images_mixed, _ = gan.generate_for_training(4, tf.zeros((4,), tf.int32))
+    images_mixed, _, _ = gan.generate_for_training(4, tf.zeros((4,), tf.int32))
     gan_plain = build_gan(tiny_stylegan_config(16, style_mixing_prob=0.0, noise_inputs=False), seed=0)
     assert images_mixed.shape == (4, 16, 16, 3)
     assert gan_plain.generate_for_training(4, tf.zeros((4,), tf.int32))[0].shape == (4, 16, 16, 3)
