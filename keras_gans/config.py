@@ -105,6 +105,11 @@ class GANConfig:
     # class and of their latents (keras_gans.losses.mode_seeking_loss). It fights a conditional
     # generator that paints one picture per class whatever its z.
     mode_seeking_weight: float = 0.0
+    # >1: every batch comes in runs of this many images of one class, and the fakes, drawn for
+    # the reals' labels, in the same runs (keras_gans.data.pipeline.class_run_indices). Set it to
+    # the minibatch standard deviation's group size and D sees the variety *within* a class, so a
+    # conditional generator cannot paint one picture per class. Conditional models only.
+    class_run_length: int = 0
     # Generator averaging and style-based extras (ignored by models without mapping network).
     ema_halflife_kimg: float = 0.0  # 0 disables the EMA generator
     ema_rampup: float = 0.0  # >0: half-life limited to images_seen * ema_rampup (StyleGAN2)
@@ -137,6 +142,16 @@ class GANConfig:
         for name in ("g_learning_rate", "d_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.class_run_length < 0:
+            raise ConfigError(f"class_run_length must be 0 (off) or a run length, got {self.class_run_length!r}")
+        if self.class_run_length > 1:
+            if not self.conditional:
+                raise ConfigError("class_run_length orders batches by class; it needs conditional=true (class subfolders)")
+            if self.batch_size % self.class_run_length:
+                raise ConfigError(
+                    f"class_run_length {self.class_run_length} must divide batch_size {self.batch_size}, "
+                    "so that every batch holds whole runs of one class"
+                )
         if not 0.0 <= self.augment_p <= 1.0:
             raise ConfigError(f"augment_p: {self.augment_p} is not a probability (0 to 1)")
         if self.augment_speed_kimg <= 0 or self.ada_interval < 1:

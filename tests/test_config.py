@@ -123,3 +123,16 @@ def test_bad_generate_arguments_are_refused_before_loading(argv, message, tmp_pa
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
     with pytest.raises(SystemExit):
         generate.main(["truncation", "--run", str(tmp_path / "no-run"), "--out", str(tmp_path / "t.png"), "--psis", "0,9"])
+
+
+def test_class_run_length_is_checked_when_the_configuration_is_resolved():
+    from keras_gans.config import ConfigError, apply_overrides, preset_config
+
+    conditional = preset_config("stylegan-conditional-64")
+    assert apply_overrides(conditional, {"class_run_length": "4"}, "--set").class_run_length == 4
+    with pytest.raises(ConfigError, match="must divide batch_size 16"):
+        apply_overrides(conditional, {"class_run_length": 3}, "--set")
+    with pytest.raises(ConfigError, match="needs conditional=true"):
+        apply_overrides(preset_config("stylegan-cpu-64"), {"class_run_length": 4}, "--set")
+    with pytest.raises(ConfigError, match="must be 0"):
+        apply_overrides(conditional, {"class_run_length": -1}, "--set")

@@ -113,3 +113,42 @@ def test_terms_are_built_from_the_config_and_compute_their_papers_values():
     assert losses.discriminator_terms(preset_config("dcgan-64")) == []
     with pytest.raises(ValueError, match="needs a reconstruction distance"):
         losses.discriminator_terms(preset_config("fastgan-64"))
+
+
+def test_same_label_partners_pair_each_sample_with_another_of_its_class():
+    partner, valid = losses.same_label_partners(tf.constant([0, 1, 0, 2, 1, 0]))
+    assert valid.numpy().tolist() == [True, True, True, False, True, True]
+    partner = partner.numpy()
+    assert (partner[0], partner[1], partner[2], partner[4], partner[5]) == (2, 4, 0, 1, 0)
+
+
+def test_mode_seeking_loss_is_the_reciprocal_of_image_over_latent_distance():
+    # Samples 0 and 1 share class 0 (partners of each other); sample 2 is alone in class 1.
+    images = tf.constant([np.full((2, 2, 3), 0.5), np.full((2, 2, 3), -0.5), np.full((2, 2, 3), 9.0)], tf.float32)
+    latents = tf.constant([[0.0, 0.0], [2.0, 2.0], [5.0, -5.0]], tf.float32)
+    labels = tf.constant([0, 0, 1])
+    # d_I = 1 for both pairs, d_z = 2: ratio 0.5; the lone sample counts for nothing.
+    assert float(losses.mode_seeking_loss(images, latents, labels)) == pytest.approx(1 / (0.5 + 1e-5), rel=1e-6)
+    # A generator that ignores z is punished hard; one with no same-class pairs is not punished.
+    collapsed = tf.concat([images[:1], images[:1], images[2:]], axis=0)
+    assert float(losses.mode_seeking_loss(collapsed, latents, labels)) == pytest.approx(1e5, rel=1e-6)
+    assert float(losses.mode_seeking_loss(images, latents, tf.constant([0, 1, 2]))) == 0.0
+
+
+def test_mode_seeking_gradient_pushes_same_class_fakes_apart():
+    images = tf.Variable(tf.constant([np.full((2, 2, 3), 0.1), np.full((2, 2, 3), -0.1)], tf.float32))
+    latents = tf.constant([[1.0], [-1.0]])
+    with tf.GradientTape() as tape:
+        loss = losses.mode_seeking_loss(images, latents, tf.constant([3, 3]))
+    gradient = tape.gradient(loss, images).numpy()
+    # Descending the loss raises the first image and lowers the second.
+    assert (gradient[0] < 0).all() and (gradient[1] > 0).all()
+
+
+def test_mode_seeking_term_is_built_from_the_configuration():
+    from keras_gans.config import apply_overrides, preset_config
+
+    config = apply_overrides(preset_config("stylegan-conditional-64"), {"mode_seeking_weight": 0.5}, "test")
+    (term,) = losses.generator_terms(config)
+    assert type(term).__name__ == "ModeSeekingLoss" and term.weight == 0.5 and term.name == "mode_seeking_loss"
+    assert losses.generator_terms(preset_config("stylegan-conditional-64")) == []

@@ -33,6 +33,28 @@ def _finish(dataset, flip: bool, seed: int):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def class_run_indices(labels: np.ndarray, run_length: int, seed: int = 0) -> tf.data.Dataset:
+    """Endless sample indices in runs of ``run_length`` that share a label.
+
+    Each class is shuffled and repeated on its own; the class of each run is drawn in proportion
+    to the class's size, so every class is seen as often as under plain shuffling. Batches whose
+    size is a multiple of ``run_length`` then hold whole runs, and a minibatch standard deviation
+    over groups of ``run_length`` consecutive samples measures the variety within one class: a
+    conditional generator that paints one picture per class can no longer hide behind the variety
+    between classes (the fakes are drawn for the reals' labels, so they come in the same runs).
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    runs, weights = [], []
+    for number, label in enumerate(classes):
+        members = np.flatnonzero(labels == label).astype(np.int64)
+        members_dataset = tf.data.Dataset.from_tensor_slices(members)
+        members_dataset = members_dataset.shuffle(len(members), seed=seed + 7919 * (number + 1), reshuffle_each_iteration=True)
+        runs.append(members_dataset.repeat().batch(run_length, drop_remainder=True))
+        weights.append(len(members) / len(labels))
+    return tf.data.Dataset.sample_from_datasets(runs, weights=weights, seed=seed).unbatch()
+
+
 def array_dataset(
     images: np.ndarray,
     labels: np.ndarray,
@@ -42,34 +64,46 @@ def array_dataset(
     seed: int = 0,
     repeat: bool = True,
     start_epoch: int = 0,
+    class_run_length: int = 0,
 ) -> tf.data.Dataset:
     """Batches of ``(images, labels)`` from uint8 arrays (in memory or memory-mapped).
 
     ``start_epoch`` reseeds the shuffle, so a resumed run does not replay the first epoch's order.
+    ``class_run_length`` > 1 orders each batch in runs of that many samples of one class
+    (:func:`class_run_indices`); the batches are then endless and shuffled.
     """
     count = len(images)
     labels = np.maximum(np.asarray(labels, np.int32), 0)
     shuffle_seed = seed + 1_000_003 * start_epoch
-    if images.nbytes <= IN_GRAPH_LIMIT_BYTES:
-        dataset = tf.data.Dataset.from_tensor_slices((np.ascontiguousarray(images), labels))
+    if class_run_length > 1:
+        if not (shuffle and repeat):
+            raise ValueError("class_run_length > 1 draws endless shuffled batches; it needs shuffle=True and repeat=True")
+        if batch_size % class_run_length:
+            raise ValueError(f"batch_size {batch_size} is not a multiple of class_run_length {class_run_length}")
+        indices = class_run_indices(labels, class_run_length, shuffle_seed)
+    else:
+        indices = tf.data.Dataset.range(count)
         if shuffle:
-            dataset = dataset.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
+            indices = indices.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
         if repeat:
-            dataset = dataset.repeat()
-        dataset = dataset.batch(batch_size, drop_remainder=True)
+            indices = indices.repeat()
+    dataset = indices.batch(batch_size, drop_remainder=True)
+    if images.nbytes <= IN_GRAPH_LIMIT_BYTES:
+        images_tensor = tf.constant(np.ascontiguousarray(images))
+        labels_tensor = tf.constant(labels)
+        dataset = dataset.map(
+            lambda batch: (tf.gather(images_tensor, batch), tf.gather(labels_tensor, batch)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     else:
         shape = images.shape[1:]
 
         def gather(indices):
-            order = np.sort(indices)
-            return np.asarray(images[order]), labels[order]
-
-        dataset = tf.data.Dataset.range(count)
-        if shuffle:
-            dataset = dataset.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
-        if repeat:
-            dataset = dataset.repeat()
-        dataset = dataset.batch(batch_size, drop_remainder=True)
+            # A memory map reads fastest in index order; the batch keeps its own order.
+            order = np.argsort(indices, kind="stable")
+            batch_images = np.empty((len(indices),) + shape, images.dtype)
+            batch_images[order] = images[indices[order]]
+            return batch_images, labels[indices]
 
         def load(indices):
             batch_images, batch_labels = tf.numpy_function(gather, [indices], [tf.uint8, tf.int32])

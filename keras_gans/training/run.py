@@ -162,6 +162,12 @@ def load_training_data(settings: RunSettings, config: GANConfig):
             if config.conditional and len(classes) < 2:
                 raise RunError(f"a conditional model needs labelled data; {settings.data} has no classes")
 
+            if config.class_run_length > 1:
+                raise RunError(
+                    f"class_run_length is not supported on TFRecord shards yet; train from the image folder "
+                    f"that {settings.data} was prepared from, or --set class_run_length=0"
+                )
+
             def make(start_epoch):
                 return tfrecord_training_dataset(
                     shards, config.resolution, config.channels, config.batch_size * config.n_critic,
@@ -176,7 +182,7 @@ def load_training_data(settings: RunSettings, config: GANConfig):
     def make(start_epoch):
         return array_dataset(
             data.images, data.labels, config.batch_size * config.n_critic, flip=settings.flip,
-            seed=settings.seed, start_epoch=start_epoch,
+            seed=settings.seed, start_epoch=start_epoch, class_run_length=config.class_run_length,
         )
 
     description = f"{len(data.images)} images from {source}"

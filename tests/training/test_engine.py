@@ -52,6 +52,19 @@ def test_style_mixing_uses_two_latents(tiny_stylegan_config):
     assert gan_plain.generate_for_training(4, tf.zeros((4,), tf.int32))[0].shape == (4, 16, 16, 3)
 
 
+@pytest.mark.parametrize("share_fakes", [True, False])
+def test_mode_seeking_term_trains_a_conditional_step(tiny_stylegan_config, share_fakes):
+    config = tiny_stylegan_config(16, conditional=True, num_classes=3, mode_seeking_weight=1.0, share_fakes=share_fakes)
+    gan = build_gan(config, seed=5)
+    gan.compile()
+    g_before = _snapshot(gan.generator.trainable_variables)
+    # Batches of 4 over 3 classes always hold a same-class pair.
+    history = gan.fit(_dataset(16, 4), steps_per_epoch=2, epochs=1, verbose=0)
+    value = history.history["mode_seeking_loss"][-1]
+    assert np.isfinite(value) and value > 0
+    assert any(not np.array_equal(a, np.asarray(b)) for a, b in zip(g_before, gan.generator.trainable_variables))
+
+
 def test_checkpoint_restores_weights_optimizers_counters_and_rng(tiny_stylegan_config, tmp_path):
     config = tiny_stylegan_config(16)
     gan = build_gan(config, seed=1)
