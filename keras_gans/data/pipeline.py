@@ -124,9 +124,12 @@ def tfrecord_training_dataset(
     flip: bool = True,
     seed: int = 0,
     start_epoch: int = 0,
+    class_run_length: int = 0,
 ) -> tf.data.Dataset:
     """Batches from the prepare tool's TFRecord shards, resized if they were prepared at
-    another resolution, decoded once and cached in memory."""
+    another resolution, decoded once and cached in memory. With ``class_run_length`` > 1 the
+    decoded images are gathered into arrays (the memory the cache would hold anyway) and
+    batched in class runs by :func:`array_dataset`."""
 
     dataset = tfrecord_dataset(files, channels=channels)
 
@@ -138,7 +141,15 @@ def tfrecord_training_dataset(
         image = tf.ensure_shape(image, [resolution, resolution, channels])
         return image, tf.maximum(label, 0)
 
-    dataset = dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    dataset = dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
+    if class_run_length > 1:
+        chunks = list(dataset.batch(1024).as_numpy_iterator())
+        images = np.concatenate([chunk[0] for chunk in chunks])
+        labels = np.concatenate([chunk[1] for chunk in chunks])
+        return array_dataset(
+            images, labels, batch_size, flip, seed=seed, start_epoch=start_epoch, class_run_length=class_run_length
+        )
+    dataset = dataset.cache()
     dataset = dataset.shuffle(min(count, 50_000), seed=seed + 1_000_003 * start_epoch).repeat()
     dataset = dataset.batch(batch_size, drop_remainder=True)
     return _finish(dataset, flip, seed)

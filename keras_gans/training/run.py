@@ -162,16 +162,10 @@ def load_training_data(settings: RunSettings, config: GANConfig):
             if config.conditional and len(classes) < 2:
                 raise RunError(f"a conditional model needs labelled data; {settings.data} has no classes")
 
-            if config.class_run_length > 1:
-                raise RunError(
-                    f"class_run_length is not supported on TFRecord shards yet; train from the image folder "
-                    f"that {settings.data} was prepared from, or --set class_run_length=0"
-                )
-
             def make(start_epoch):
                 return tfrecord_training_dataset(
                     shards, config.resolution, config.channels, config.batch_size * config.n_critic,
-                    count, settings.flip, settings.seed, start_epoch,
+                    count, settings.flip, settings.seed, start_epoch, class_run_length=config.class_run_length,
                 )
 
             return None, make, classes, f"{count} images from {len(shards)} TFRecord shard(s) in {settings.data}"

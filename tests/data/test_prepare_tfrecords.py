@@ -67,3 +67,20 @@ def test_incomplete_shard_set_is_ignored(tmp_path):
     assert find_tfrecords(tmp_path) == []
     with pytest.raises(FileNotFoundError):
         read_tfrecord_metadata(tmp_path)
+
+
+def test_tfrecord_training_batches_come_in_class_runs(tmp_path):
+    from keras_gans.data.pipeline import tfrecord_training_dataset
+
+    src = make_src(tmp_path / "src")
+    dst = tmp_path / "dst"
+    prepare_dataset(src, dst, PrepareOptions(resolution=16, format="tfrecord", shard_size=3, workers=1), progress=False, log=None)
+    dataset = tfrecord_training_dataset(find_tfrecords(dst), 16, 3, 4, 7, flip=False, class_run_length=2)
+    counts = np.zeros(3)
+    for images, labels in dataset.take(60).as_numpy_iterator():
+        assert images.shape == (4, 16, 16, 3)
+        runs = labels.reshape(-1, 2)
+        assert (runs == runs[:, :1]).all()
+        counts += np.bincount(labels, minlength=3)
+    # Classes a, b, c hold 3, 2 and 2 of the 7 images.
+    np.testing.assert_allclose(counts / counts.sum(), [3 / 7, 2 / 7, 2 / 7], atol=0.08)
