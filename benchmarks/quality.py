@@ -162,9 +162,10 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
             if isinstance(saved, dict) and isinstance(saved.get("config"), dict) and "model" in saved:
                 config = config_from_dict(saved["model"], saved["config"])  # a run's config.json
             else:
-                from keras_gans.config import DEFAULT_PRESET
+                from keras_gans.train import default_preset
 
-                config = apply_overrides(preset_config(DEFAULT_PRESET), load_config_file(path), source=value)
+                # Bare settings start where `train --config FILE` starts on the same data.
+                config = apply_overrides(preset_config(default_preset(args.data)), load_config_file(path), source=value)
         flags = dict(overrides)
         if args.resolution:
             flags["resolution"] = args.resolution

@@ -16,6 +16,7 @@ from keras_gans.config import (
     apply_overrides,
     AugmentChoice,
     DEFAULT_BUILTIN_PRESET,
+    DEFAULT_CONDITIONAL_PRESET,
     DEFAULT_PRESET,
     ConfigError,
     DEFAULT_PRESETS,
@@ -31,7 +32,8 @@ from keras_gans.metrics.callback import MetricsCallback
 from keras_gans.training.checkpoints import CheckpointWriteError
 from keras_gans.training.run import RunError, RunSettings, train
 from keras_gans.training.strategy import CPU_THREADING, STRATEGIES, StrategyError
-# About ten minutes on a 2-core CPU with the default preset (see docs/benchmarks.md).
+# About ten minutes on a 2-core CPU for the built-in default, about 45 for FastGAN on a folder
+# (docs/quality.md).
 DEFAULT_KIMG = 40.0
 
 # Flags that are shorthands for model-config fields.
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_argument_group("what to train")
     what.add_argument("--model", help="model name (stylegan, ...); starts from the model's default preset")
     what.add_argument("--preset", help=f"named preset (implies its model); without --model: {DEFAULT_BUILTIN_PRESET} on the "
-                      f"built-in data, {DEFAULT_PRESET} on a folder")
+                      f"built-in data, {DEFAULT_PRESET} on a folder ({DEFAULT_CONDITIONAL_PRESET} with --conditional)")
     what.add_argument("--config", metavar="FILE", help="TOML or JSON file of model settings, applied after the preset")
     what.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="any model setting, e.g. --set r1_weight=2 (repeatable)")
     what.add_argument("--resolution", type=int, help="image size (power of two)")
@@ -121,12 +123,15 @@ def starting_preset(args) -> str | None:
         return args.preset
     if args.model:
         return DEFAULT_PRESETS.get(args.model)
-    return default_preset(args.data)
+    return default_preset(args.data, args.conditional)
 
 
-def default_preset(data: str | None) -> str:
-    """The preset of a run given no model: the built-in sets come in classes, so it is conditional there."""
-    return DEFAULT_BUILTIN_PRESET if builtin_set_name(data) else DEFAULT_PRESET
+def default_preset(data: str | None, conditional: bool = False) -> str:
+    """The preset of a run given no model: the built-in sets come in classes, so it is conditional
+    there; on a folder, FastGAN, or the conditional StyleGAN when classes are asked for."""
+    if builtin_set_name(data):
+        return DEFAULT_BUILTIN_PRESET
+    return DEFAULT_CONDITIONAL_PRESET if conditional else DEFAULT_PRESET
 
 
 def resolve_config(args):
@@ -139,7 +144,7 @@ def resolve_config(args):
     elif args.model:
         config = model_default_config(args.model)
     else:
-        config = preset_config(default_preset(args.data))
+        config = preset_config(default_preset(args.data, args.conditional))
     explicit = bool(args.preset or args.model)
     if args.config:
         config = apply_overrides(config, load_config_file(args.config), source=args.config)

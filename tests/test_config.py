@@ -33,7 +33,10 @@ def test_no_arguments_is_the_default_preset_and_not_explicit(tmp_path):
     config, _ = _resolve(["--data", "builtin:emoji"])
     assert config.conditional
     config, explicit = _resolve(["--data", str(tmp_path)])
-    assert not explicit and config == preset_config("stylegan-cpu-64")
+    assert not explicit and config == preset_config("fastgan-64")
+    # FastGAN has no conditional form: asking for classes on a folder gives the conditional StyleGAN.
+    config, explicit = _resolve(["--data", str(tmp_path), "--conditional"])
+    assert config == preset_config("stylegan-conditional-64")
 
 
 @pytest.mark.parametrize(

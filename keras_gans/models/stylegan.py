@@ -455,7 +455,7 @@ def cpu_64_preset() -> StyleGANConfig:
 
 
 register_preset("stylegan-article", "stylegan", article_preset, "the article's StyleGAN: MSE + R1 50, batch 4, 256x256 by default")
-register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (the default)", default=True)
+register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned for quality per CPU-minute at 64x64 (what --model stylegan starts from)", default=True)
 
 
 def conditional_64_preset() -> StyleGANConfig:
