@@ -1,9 +1,9 @@
 """python -m keras_gans.train: train (or resume) a GAN into a run folder.
 
 With no arguments it trains the ``stylegan-conditional-64`` preset on the built-in face emoji (in
-ten classes) into ``runs/default``; given a folder and no model, the unconditional
-``stylegan-cpu-64``. Configuration precedence: preset (or the model's default preset), then
-``--config FILE`` (TOML or JSON), then flags.
+ten classes) into ``runs/default``; given a folder and no model, ``fastgan-64`` (with
+``--conditional``, ``stylegan-conditional-64``). Configuration precedence: preset (or the model's
+default preset), then ``--config FILE`` (TOML or JSON), then flags.
 """
 from __future__ import annotations
 
