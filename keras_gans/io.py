@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+"""Atomic file writes: a reader (or a crash) never sees a half-written file. Also the one reader of
+classes.json, the small file that generation, evaluation and the gallery all read from a run."""
 from __future__ import annotations
 
 import json
@@ -107,3 +108,26 @@ def save_image_atomic(image, path: str | Path, format: str, **options) -> None:
 def save_model_atomic(model, path: str | Path) -> None:
     with atomic_path(path, suffix=".keras") as temporary:
         model.save(temporary)
+
+
+def read_class_names(run_dir: str | Path) -> list[str]:
+    """The class names a training run saved in ``<run_dir>/classes.json`` ([] when unconditional
+    or when the file is absent, as in runs older than the file).
+
+    A file that is not a JSON list of strings raises ``ValueError`` naming it: labels would
+    otherwise be matched to the wrong classes, or silently dropped.
+    """
+    path = Path(run_dir) / "classes.json"
+    if not path.is_file():
+        return []
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path} is not readable JSON ({error}); restore it from the run's training data "
+                         "(the class subfolder names, sorted) or retrain") from None
+    if names is None:
+        return []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{path} should hold a JSON list of class names, not {str(names)[:80]}; "
+                         "restore it or retrain")
+    return names

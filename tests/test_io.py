@@ -1,7 +1,7 @@
-"""Atomic writes: all or nothing, and the permissions a plain write would give."""
+"""Atomic writes: all or nothing, and the permissions a plain write would give; classes.json read back."""
 import pytest
 
-from keras_gans.io import atomic_path, write_text_atomic
+from keras_gans.io import atomic_path, read_class_names, write_text_atomic
 
 
 def test_written_file_has_the_umask_mode_not_mkstemps_0600(tmp_path):
@@ -20,3 +20,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["b.txt"]
+
+
+def test_class_names_come_back_and_an_absent_or_null_file_means_unconditional(tmp_path):
+    assert read_class_names(tmp_path) == []
+    (tmp_path / "classes.json").write_text('["cats", "dogs"]')
+    assert read_class_names(tmp_path) == ["cats", "dogs"]
+    (tmp_path / "classes.json").write_text("null")
+    assert read_class_names(tmp_path) == []
+
+
+@pytest.mark.parametrize("text", ['["cats", "do', '{"cats": 0}', '["cats", 3]'])
+def test_a_damaged_classes_file_is_named_in_the_error(tmp_path, text):
+    (tmp_path / "classes.json").write_text(text)
+    with pytest.raises(ValueError, match="classes.json"):
+        read_class_names(tmp_path)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from keras_gans.data.builtin import BUILTIN_PREFIX
 from keras_gans.data.folders import scan_image_files
+from keras_gans.io import read_class_names
 from keras_gans.training.checkpoints import latest_checkpoint
 
 # Run names become URL path segments and folder names in the site.
@@ -69,7 +70,10 @@ def read_run(path: str | Path, name: str | None = None) -> RunInfo:
     if not (path / "generator.keras").is_file() and latest_checkpoint(path / "checkpoints") is None:
         raise GalleryError(f"{path} has neither generator.keras nor a checkpoint; train it first")
     run_settings = saved.get("run") or {}
-    classes = _read_json(path / "classes.json") or []
+    try:
+        classes = read_class_names(path)
+    except ValueError as error:
+        raise GalleryError(str(error)) from None
     kimg = steps = None
     checkpoint = latest_checkpoint(path / "checkpoints")
     if checkpoint is not None:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from keras_gans.generation import image_grid, to_pil
-from keras_gans.io import save_model_atomic, save_png_atomic
+from keras_gans.io import read_class_names, save_model_atomic, save_png_atomic
 
 from .evaluation import evaluate, parse_metrics, primary_figure, real_class_counts, sample_generator, write_json_atomic
 
@@ -176,8 +176,8 @@ class MetricsCallback(keras.callbacks.Callback):
         generator = self.model.ema_generator
         self._prepare(generator)
         images_seen = self._images_seen() if images_seen is None else int(images_seen)
-        if not self.class_names and len(generator.inputs) > 1 and (self.run_dir / "classes.json").is_file():
-            self.class_names = json.loads((self.run_dir / "classes.json").read_text(encoding="utf-8"))
+        if not self.class_names and len(generator.inputs) > 1:
+            self.class_names = read_class_names(self.run_dir)
         images, labels = sample_generator(
             generator, self.num_samples, self.class_names, seed=self.seed,
             class_counts=real_class_counts(self._real, self.class_names),

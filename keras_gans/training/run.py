@@ -39,7 +39,7 @@ from keras_gans.data.folders import check_trainable, format_skipped, load_image_
 from keras_gans.data.pipeline import array_dataset, tfrecord_training_dataset
 from keras_gans.data.tfrecords import find_tfrecords, read_tfrecord_metadata
 from keras_gans.generation import GenerationError, latents_for_seeds
-from keras_gans.io import save_model_atomic, write_json_atomic, write_text_atomic
+from keras_gans.io import read_class_names, save_model_atomic, write_json_atomic, write_text_atomic
 from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, ProgressCallback, TensorBoardCallback
 from keras_gans.training.checkpoints import CHECKPOINT_PATTERN, CheckpointManager, latest_checkpoint, restore_generator
 from keras_gans.training.engine import build_gan
@@ -264,12 +264,12 @@ def load_generator(run=None, generator_path=None):
         path = Path(generator_path)
         if not path.is_file():
             raise GenerationError(f"generator file {path} does not exist")
-        class_names = _read_classes(path.parent / "classes.json")
+        class_names = _read_classes(path.parent)
         return keras.saving.load_model(path, safe_mode=True, compile=False), class_names
     run = Path(run)
     if not run.is_dir():
         raise GenerationError(f"run folder {run} does not exist")
-    class_names = _read_classes(run / "classes.json")
+    class_names = _read_classes(run)
     final = run / "generator.keras"
     if final.is_file():
         return keras.saving.load_model(final, safe_mode=True, compile=False), class_names
@@ -279,10 +279,11 @@ def load_generator(run=None, generator_path=None):
     return generator, class_names
 
 
-def _read_classes(path: Path) -> list:
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8")) or []
-    return []
+def _read_classes(folder: Path) -> list:
+    try:
+        return read_class_names(folder)
+    except ValueError as error:
+        raise GenerationError(str(error)) from None
 
 
 def generator_from_checkpoint(run: Path):

@@ -331,3 +331,14 @@ def test_nan_losses_roll_back_with_lower_learning_rates_then_stop(small_folder, 
                            tick_kimg=0.016, sample_every_kimg=1, progress=False, max_divergences=2)
     with pytest.raises(RunError, match="training diverged .*non-finite d_loss.*3 times in this run"):
         train_run(config, settings, extra_callbacks=[_PoisonDiscriminator(after=24, times=100)])
+
+
+def test_a_damaged_classes_file_stops_generation_with_its_name(tmp_path):
+    from keras_gans.generation import GenerationError
+    from keras_gans.training.run import load_generator
+
+    (tmp_path / "generator.keras").write_bytes(b"not read: the class names are checked first")
+    (tmp_path / "classes.json").write_text('{"cats": 0}')
+    for kwargs in ({"run": tmp_path}, {"generator_path": tmp_path / "generator.keras"}):
+        with pytest.raises(GenerationError, match="classes.json should hold a JSON list"):
+            load_generator(**kwargs)
