@@ -23,7 +23,6 @@ writes it as JSON to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
