@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     from keras_gans.metrics.kid import kernel_distance
     from keras_gans.metrics.real_data import load_images, real_features, scan_folder
 
-    folder, description = real_folder(args.data, args.resolution, Path(args.out).parent)
+    folder, description = real_folder(args.data, args.resolution)
     extractor = get_extractor("effnet-lite0")
     real = real_features(folder, extractor, args.resolution)
     scanned = scan_folder(folder)

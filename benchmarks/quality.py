@@ -178,7 +178,7 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
 
 # --- Real images ----------------------------------------------------------------------------------
 
-def real_folder(data: str | None, resolution: int, out: Path) -> tuple[Path, str]:
+def real_folder(data: str | None, resolution: int) -> tuple[Path, str]:
     """(a folder of the real images, description). A built-in set is written out as PNGs once
     (keras_gans.data.builtin.builtin_folder), so that the evaluator and the article's code read
     the same pictures as the training runs."""
@@ -364,7 +364,7 @@ def main(argv=None):
     from keras_gans.metrics.extractors import get_extractor
     from keras_gans.metrics.real_data import real_features
 
-    folder, description = real_folder(args.data, resolution, out)
+    folder, description = real_folder(args.data, resolution)
     data_arg = args.data if args.data is not None else None
     real = real_features(folder, get_extractor("effnet-lite0"), resolution)
     print(f"real set: {description}, {len(real.features)} images at {resolution}px; CPU threads: {os.cpu_count()}")
