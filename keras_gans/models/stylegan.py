@@ -461,10 +461,14 @@ register_preset("stylegan-cpu-64", "stylegan", cpu_64_preset, "StyleGAN tuned fo
 def conditional_64_preset() -> StyleGANConfig:
     """stylegan-cpu-64 with class conditioning: a class embedding joins z in the mapping network
     and the discriminator adds a projection term (Miyato & Koyama 2018). num_classes comes from
-    the dataset's class subfolders."""
+    the dataset's class subfolders.
+
+    Two mapping layers (StyleGAN2-ADA's setting for small sets) and batch 8: on the built-in
+    faces, in the same 8 minutes, KID 0.230 against 0.306 for stylegan-cpu-64's 8 layers and
+    batch 16, and more classes painted apart (docs/quality.md, "Two mapping layers and batch 8")."""
     import dataclasses
 
-    return dataclasses.replace(cpu_64_preset(), conditional=True)
+    return dataclasses.replace(cpu_64_preset(), conditional=True, mapping_layers=2, batch_size=8)
 
 
 register_preset(
