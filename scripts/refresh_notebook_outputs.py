@@ -44,14 +44,38 @@ def is_runtime_chatter(line: str) -> bool:
     return line.startswith(("I0000 ", "W0000 ", "E0000 ", "WARNING: All log messages before absl"))
 
 
+def as_terminal_shows(text: str) -> str:
+    """What a terminal leaves on screen of text with carriage returns: a progress bar redrawn
+    hundreds of times becomes its last state instead of hundreds of lines in the notebook."""
+    lines = []
+    for line in text.split("\n"):
+        drawn = [part for part in line.split("\r") if part]
+        lines.append(drawn[-1] if drawn else "")
+    return "\n".join(lines)
+
+
+def merged_streams(outputs: list) -> list:
+    """Consecutive outputs of one stream (a kernel sends a progress bar in many messages) as one."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def tidy(outputs: list) -> list:
     kept = []
-    for output in outputs:
+    for output in merged_streams(outputs):
         data = output.get("data", {})
         if "image/png" in data:
             data["image/jpeg"] = shrink_png(data.pop("image/png"))
         if output.get("output_type") == "stream":
-            lines = [line for line in output["text"].splitlines(keepends=True) if not is_runtime_chatter(line)]
+            text = as_terminal_shows(output["text"])
+            lines = [line for line in text.splitlines(keepends=True) if not is_runtime_chatter(line)]
             if not lines:
                 continue
             output["text"] = "".join(lines)
