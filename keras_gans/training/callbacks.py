@@ -56,6 +56,9 @@ class ProgressCallback(keras.callbacks.Callback):
         from tqdm import tqdm
 
         start = _images_seen(self.model)
+        if self.bar is not None and start >= self.last:
+            return  # the next fit() of the same run: the same bar goes on
+        self.close()
         self.bar = tqdm(
             total=self.total_images,
             initial=start,
@@ -79,6 +82,12 @@ class ProgressCallback(keras.callbacks.Callback):
             )
 
     def on_train_end(self, logs=None):
+        # A run fits in pieces (the whole ticks, then the remainder), so the bar stays open until
+        # the run has shown every image or its owner calls close().
+        if self.bar is not None and self.last >= self.total_images:
+            self.close()
+
+    def close(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None

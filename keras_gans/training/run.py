@@ -446,7 +446,7 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threadi
             f"{last.name if last is not None else 'the start (no checkpoint yet)'}"
         ) from error
     finally:
-        progress.on_train_end()
+        progress.close()
     gan, manager = state["gan"], state["manager"]
     path = manager.save()
     save_model_atomic(gan.ema_generator, out / "generator.keras")
