@@ -465,10 +465,14 @@ def conditional_64_preset() -> StyleGANConfig:
 
     Two mapping layers (StyleGAN2-ADA's setting for small sets) and batch 8: on the built-in
     faces, in the same 8 minutes, KID 0.230 against 0.306 for stylegan-cpu-64's 8 layers and
-    batch 16, and more classes painted apart (docs/quality.md, "Two mapping layers and batch 8")."""
+    batch 16, and more classes painted apart (docs/quality.md, "Two mapping layers and batch 8").
+    Learning rates 1.5e-3 instead of 2.5e-3: at batch 8 the faces come out cleaner, KID 0.180
+    against 0.229 in the same minutes (docs/quality.md, "Learning rates 1.5e-3")."""
     import dataclasses
 
-    return dataclasses.replace(cpu_64_preset(), conditional=True, mapping_layers=2, batch_size=8)
+    return dataclasses.replace(
+        cpu_64_preset(), conditional=True, mapping_layers=2, batch_size=8, g_learning_rate=1.5e-3, d_learning_rate=1.5e-3
+    )
 
 
 register_preset(
