@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 
+SYNTHETIC_CLASSES = 10
 RESULT_PREFIX = "RESULT "
 
 
@@ -102,6 +103,10 @@ def measure(args) -> dict:
         overrides["jit_compile"] = True
     if args.preset == "stylegan-article":
         overrides.pop("resolution")
+    if config.conditional and "num_classes" not in overrides:
+        # Conditional presets take their classes from a dataset; the synthetic batches have ten,
+        # the built-in faces' count.
+        overrides["num_classes"] = SYNTHETIC_CLASSES
     config = apply_overrides(config, overrides, "benchmark")
     # As `python -m keras_gans.train` does before TensorFlow starts (tiny steps: one core per op).
     threading = configure_cpu_threading(args.cpu_threading, config.batch_size, config.resolution)
@@ -110,7 +115,7 @@ def measure(args) -> dict:
     batch = config.batch_size * config.n_critic
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (max(64, batch * 4), resolution, resolution, config.channels)).astype("float32")
-    labels = np.zeros(len(images), "int32")
+    labels = (np.arange(len(images)) % max(1, config.num_classes)).astype("int32")
     dataset = (
         tf.data.Dataset.from_tensor_slices((images, labels)).repeat().batch(batch, drop_remainder=True).prefetch(8)
     )
