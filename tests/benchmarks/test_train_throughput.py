@@ -1,23 +1,10 @@
 """benchmarks/train_throughput.py: a conditional preset runs on its synthetic batches without a
 dataset to take the classes from, and the printed figures are consistent."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_benchmark():
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("train_throughput", REPO_ROOT / "benchmarks" / "train_throughput.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_a_conditional_preset_is_timed_with_synthetic_classes(capsys):
-    benchmark = load_benchmark()
+def test_a_conditional_preset_is_timed_with_synthetic_classes(capsys, load_benchmark):
+    benchmark = load_benchmark("train_throughput")
     small = ["latent_dim=16", "style_dim=16", "width_base=64", "width_max=16", "batch_size=4", "steps_per_execution=1"]
     # split-ops leaves TensorFlow's thread pools alone: they belong to the whole test process.
     argv = ["--preset", "stylegan-conditional-64", "--resolution", "16", "--steps", "1", "--repeats", "1",
