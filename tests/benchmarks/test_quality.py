@@ -1,5 +1,4 @@
 """benchmarks/quality.py end to end on tiny settings: two runs, evaluations, plot, sheets, JSON."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,11 +12,9 @@ TINY = {"latent_dim": 16, "style_dim": 16, "mapping_layers": 2, "width_base": 25
         "minibatch_std_group": 2, "steps_per_execution": 1}
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("quality", REPO_ROOT / "benchmarks" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def quality(load_benchmark):
+    return load_benchmark("quality")
 
 
 @pytest.fixture
@@ -35,7 +32,7 @@ def image_folder(tmp_path):
     return folder
 
 
-def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_folder):
+def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_folder, quality, load_benchmark):
     out = tmp_path / "quality"
     baseline = REPO_ROOT / "benchmarks" / "baselines" / "default-e7662fa.json"
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.064",
@@ -43,7 +40,7 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
             "--run", "default=preset:stylegan-cpu-64", "--run", f"baseline=config:{baseline}"]
     for key, value in TINY.items():
         argv += ["--set", f"{key}={value}"]
-    results = load_benchmark().main(argv)
+    results = quality.main(argv)
 
     assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"default", "baseline"}
     for label in ("default", "baseline"):
@@ -63,9 +60,7 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
     assert (out / "quality.png").stat().st_size > 0 and (out / "comparison.png").stat().st_size > 0
 
     # benchmarks/leak_check.py judges both runs' samples with one set of classifiers.
-    spec = importlib.util.spec_from_file_location("leak_check", REPO_ROOT / "benchmarks" / "leak_check.py")
-    leak_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(leak_check)
+    leak_check = load_benchmark("leak_check")
     leak_out = tmp_path / "leak.json"
     assert leak_check.main(["--data", str(image_folder), "--run", f"default={out / 'default'}",
                             "--run", f"baseline={out / 'baseline'}", "--num", "12", "--classifier", "thumbnail",
@@ -78,18 +73,18 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
         leak_check.main(["--data", str(image_folder), "--run", f"nope={tmp_path / 'absent'}"])
 
 
-def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder):
+def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder, quality):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"), "--preset", "stylegan-cpu-64"]
     for key, value in TINY.items():
         argv += ["--set", f"{key}={value}"]
-    points = load_benchmark().main(argv)["runs"]["stylegan-cpu-64"]["points"]
+    points = quality.main(argv)["runs"]["stylegan-cpu-64"]["points"]
     assert len(points) == 1
     assert points[0]["train_seconds"] >= 6  # the budget was spent ...
     assert 0 < points[0]["kimg"] < 1000  # ... and training stopped there
 
 
-def test_one_run_gets_its_own_budget(tmp_path, image_folder):
+def test_one_run_gets_its_own_budget(tmp_path, image_folder, quality):
     """--budget: a run given minutes beside runs compared by kimg, in one invocation."""
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000",
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"),
@@ -97,47 +92,45 @@ def test_one_run_gets_its_own_budget(tmp_path, image_folder):
             "--budget", "bykimg=0.032kimg", "--budget", "byminutes=0.1min"]
     for key, value in TINY.items():
         argv += ["--set", f"{key}={value}"]
-    results = load_benchmark().main(argv)
+    results = quality.main(argv)
     assert [p["kimg"] for p in results["runs"]["bykimg"]["points"]] == [0.032]
     timed = results["runs"]["byminutes"]["points"]
     assert len(timed) == 1 and timed[0]["train_seconds"] >= 6 and 0 < timed[0]["kimg"] < 1000
     assert results["budgets"] == {"bykimg": {"kimg": 0.032, "minutes": None}, "byminutes": {"kimg": 1000, "minutes": 0.1}}
 
 
-def test_bad_runs_and_settings_fail_before_training(tmp_path):
-    benchmark = load_benchmark()
+def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
-        benchmark.main(["--run", "nolabel", "--out", str(tmp_path)])
+        quality.main(["--run", "nolabel", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no run is labelled 'other'"):
-        benchmark.main(["--preset", "stylegan-cpu-64", "--set", "other.r1_weight=1", "--out", str(tmp_path)])
+        quality.main(["--preset", "stylegan-cpu-64", "--set", "other.r1_weight=1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no setting 'r1_wieght'"):
-        benchmark.main(["--preset", "stylegan-cpu-64", "--set", "r1_wieght=1", "--out", str(tmp_path)])
+        quality.main(["--preset", "stylegan-cpu-64", "--set", "r1_wieght=1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="unknown preset"):
-        benchmark.main(["--preset", "stylegan-nope", "--out", str(tmp_path)])
+        quality.main(["--preset", "stylegan-nope", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="LABEL=Nmin or LABEL=Nkimg"):
-        benchmark.main(["--preset", "stylegan-cpu-64", "--budget", "stylegan-cpu-64=30 minutes", "--out", str(tmp_path)])
+        quality.main(["--preset", "stylegan-cpu-64", "--budget", "stylegan-cpu-64=30 minutes", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no run is labelled 'fastgan'"):
-        benchmark.main(["--preset", "stylegan-cpu-64", "--budget", "fastgan=30min", "--out", str(tmp_path)])
+        quality.main(["--preset", "stylegan-cpu-64", "--budget", "fastgan=30min", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="nothing to train"):
-        benchmark.main(["--out", str(tmp_path)])
+        quality.main(["--out", str(tmp_path)])
     assert not (tmp_path / "quality.json").exists()
 
 
 @pytest.mark.slow
-def test_article_code_trains_beside_ours_and_is_scored_the_same_way(tmp_path):
+def test_article_code_trains_beside_ours_and_is_scored_the_same_way(tmp_path, quality):
     """--article end to end: the article's own code (../shared/anchors, in its venv) for the
     same kimg on the same images, one evaluated point and a sheet."""
     from PIL import Image
 
-    benchmark = load_benchmark()
-    if not (benchmark.ARTICLE_DIR / "article.py").is_file():
-        pytest.skip(f"{benchmark.ARTICLE_DIR} is absent: this test needs the team's ../shared folder")
+    if not (quality.ARTICLE_DIR / "article.py").is_file():
+        pytest.skip(f"{quality.ARTICLE_DIR} is absent: this test needs the team's ../shared folder")
     folder = tmp_path / "real"
     folder.mkdir()
     rng = np.random.default_rng(0)
     for index in range(16):
         Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{index:02d}.png")
-    results = benchmark.main(["--data", str(folder), "--resolution", "64", "--kimg", "0.04", "--eval-every", "0.04",
+    results = quality.main(["--data", str(folder), "--resolution", "64", "--kimg", "0.04", "--eval-every", "0.04",
                               "--num", "8", "--article", "--out", str(tmp_path / "q")])
     point = results["runs"]["article"]["points"][0]
     assert point["kimg"] == 0.04 and point["train_seconds"] > 0
