@@ -4,6 +4,12 @@ as a fraction of a float32 matmul measured in the same process.
     python benchmarks/train_throughput.py                      # stylegan-article at 64, 128, 256
     python benchmarks/train_throughput.py --mixed-precision    # the same in mixed_bfloat16
     python benchmarks/train_throughput.py --resolutions 64 --set share_fakes=false
+    python benchmarks/train_throughput.py --resolutions 128 --mixed-precision --profile 20
+
+--profile N runs N more steps under TensorFlow's profiler after the timed ones and prints where
+the step's time goes: each kind of operation's share of the time TensorFlow's worker threads
+spent running operations (summed over threads, so it holds on a busy machine too, where absolute
+times do not).
 
 Each resolution runs in a fresh process (clean peak memory) on synthetic data, so the figure is
 the training step alone; benchmarks/input_pipeline.py shows the data pipeline is faster still.
@@ -82,6 +88,34 @@ def step_flops(gan, resolution: int, batch: int) -> float:
     return sum(live_flops(graph) for graph in graphs)
 
 
+def op_time_shares(logdir: str) -> dict[str, float]:
+    """Each op type's share of the time the profiler saw TensorFlow's compute threads run ops."""
+    import collections
+    import glob
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    paths = sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))
+    if not paths:
+        raise SystemExit(f"the profiler wrote no trace under {logdir}")
+    space = xplane_pb2.XSpace()
+    with open(paths[-1], "rb") as handle:
+        space.ParseFromString(handle.read())
+    seconds = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                # Ops are "layer/op_name:OpType"; the executor's own spans ("ExecutorState::Process")
+                # enclose them and would count their time twice.
+                if ":" in name and "::" not in name:
+                    seconds[name.rsplit(":", 1)[1]] += event.duration_ps * 1e-12
+    total = sum(seconds.values())
+    return {op: round(value / total, 4) for op, value in seconds.most_common()} if total else {}
+
+
 def measure(args) -> dict:
     import keras_gans  # noqa: F401  (before TensorFlow starts: it chooses the CPU kernels)
     import numpy as np
@@ -135,6 +169,17 @@ def measure(args) -> dict:
         float(logs["d_loss"])
         rates.append(steps * config.batch_size / (time.perf_counter() - start))
     images_per_second = statistics.median(rates)
+    shares = None
+    if args.profile:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as logdir:
+            tf.profiler.experimental.start(logdir)
+            for _ in range(args.profile):
+                logs = step()
+            float(logs["d_loss"])
+            tf.profiler.experimental.stop()
+            shares = op_time_shares(logdir)
     flops = step_flops(gan, resolution, config.batch_size)
     matmul = matmul_gflops()
     achieved = flops * images_per_second / config.batch_size / 1e9
@@ -154,6 +199,7 @@ def measure(args) -> dict:
         "achieved_gflops": round(achieved, 1),
         "matmul_gflops": round(matmul, 1),
         "fraction_of_matmul": round(achieved / matmul, 3),
+        "op_time_shares": shares,
     }
 
 
@@ -171,6 +217,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cpu-threading", default="auto", choices=CPU_THREADING,
                         help="TensorFlow's CPU thread pools, as train's --cpu-threading (default auto)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                        help="also profile this many steps and print each op type's share of the time")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     args = parser.parse_args(argv)
     if args.resolution:  # child process
@@ -183,6 +231,7 @@ def main(argv=None) -> int:
         command = [sys.executable, __file__, "--resolution", str(resolution), "--preset", args.preset,
                    "--steps", str(args.steps), "--repeats", str(args.repeats), "--cpu-threading", args.cpu_threading]
         command += ["--mixed-precision"] * args.mixed_precision + ["--xla"] * args.xla
+        command += ["--profile", str(args.profile)] * bool(args.profile)
         for item in args.set:
             command += ["--set", item]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -206,6 +255,11 @@ def main(argv=None) -> int:
                 f"({result['matmul_gflops']} GFLOP/s)",
                 flush=True,
             )
+            if result["op_time_shares"]:
+                shares = result["op_time_shares"]
+                convolutions = sum(share for op, share in shares.items() if "Conv" in op)
+                top = ", ".join(f"{op} {100 * share:.1f}%" for op, share in list(shares.items())[:12])
+                print(f"  time by op type: convolutions (forward and backward) {100 * convolutions:.1f}%; {top}", flush=True)
     return 0
 
 
