@@ -221,6 +221,8 @@ def main(argv=None) -> int:
                         help="also profile this many steps and print each op type's share of the time")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     args = parser.parse_args(argv)
+    if args.profile < 0:
+        parser.error(f"--profile takes a number of steps (0 for none), not {args.profile}")
     if args.resolution:  # child process
         if not args.steps:
             args.steps = {64: 64, 128: 24, 256: 8}.get(args.resolution, 8)

@@ -3,6 +3,8 @@ dataset to take the classes from, the printed figures are consistent, and --prof
 operations the step's time went to."""
 import json
 
+import pytest
+
 
 def test_a_conditional_preset_is_timed_with_synthetic_classes(capsys, load_benchmark):
     benchmark = load_benchmark("train_throughput")
@@ -20,3 +22,9 @@ def test_a_conditional_preset_is_timed_with_synthetic_classes(capsys, load_bench
     shares = result["op_time_shares"]
     assert abs(sum(shares.values()) - 1) < 0.01 and all(share >= 0 for share in shares.values())
     assert any("Conv2D" in op for op in shares)  # the convolutions are seen, under whichever kernel's name
+
+
+def test_a_negative_profile_is_refused(load_benchmark, capsys):
+    with pytest.raises(SystemExit):
+        load_benchmark("train_throughput").main(["--profile", "-1"])
+    assert "--profile takes a number of steps" in capsys.readouterr().err
