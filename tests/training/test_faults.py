@@ -20,7 +20,7 @@ pytestmark = pytest.mark.faults
 KILLS = 10
 BATCH = 4
 CHECKPOINT_EVERY_IMAGES = 16  # 4 steps: kills land before, during and after checkpoint writes
-TOTAL_IMAGES = 640  # 160 steps
+TOTAL_IMAGES = 1280  # 320 steps: ten kills ~100 images apart on a fast, quiet CPU must not reach the end
 
 
 def _pictures(root):
