@@ -168,9 +168,12 @@ def resolve_config(args):
     return config, explicit
 
 
-def _interrupt_on_sigterm():
-    """Treat SIGTERM (kill, job schedulers, container stops) like Ctrl-C: the run saves a
-    checkpoint before exiting instead of losing everything since the last one."""
+def _handle_signals():
+    """SIGTERM (kill, job schedulers, container stops) is treated like Ctrl-C: the run saves a
+    checkpoint before exiting instead of losing everything since the last one (during training
+    training.interrupts makes that stop wait for the end of the step). SIGUSR1 prints every
+    thread's stack to stderr without stopping, to see where a run that seems stuck is waiting."""
+    import faulthandler
     import signal
     import threading
 
@@ -181,11 +184,14 @@ def _interrupt_on_sigterm():
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:
+        # sys.__stderr__: sys.stderr may be a stand-in without a file descriptor (notebooks, pytest).
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    _interrupt_on_sigterm()
+    _handle_signals()
 
     if args.list_presets:
         for name, model, description in list_presets():

@@ -43,6 +43,7 @@ from keras_gans.io import read_class_names, save_model_atomic, write_json_atomic
 from keras_gans.training.callbacks import CheckpointCallback, NonFiniteGuard, ProgressCallback, TensorBoardCallback
 from keras_gans.training.checkpoints import CHECKPOINT_PATTERN, CheckpointManager, latest_checkpoint, restore_generator
 from keras_gans.training.engine import build_gan
+from keras_gans.training.interrupts import StopOnSignal
 from keras_gans.training.progressive import build_stage_for_images, train_progressive
 from keras_gans.training.strategy import (
     PEER_LOST_ERRORS,
@@ -388,6 +389,7 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threadi
     state = {"gan": gan, "manager": manager}
 
     guard = NonFiniteGuard()
+    stopper = StopOnSignal()
 
     def callbacks_for(stage_gan, resolution=None):
         """Callbacks for a (stage's) GAN; progressive growing builds a new GAN per resolution."""
@@ -395,6 +397,7 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threadi
             state["gan"] = stage_gan
             state["manager"] = CheckpointManager(out / "checkpoints", stage_gan, keep=settings.keep_checkpoints)
         return [
+            stopper,  # first: a stop asked for skips this step's samples, metrics and checkpoint (it saves its own)
             guard,
             progress,
             TensorBoardCallback(
@@ -410,29 +413,30 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threadi
     started = time.perf_counter()
     interrupted = False
     try:
-        if config.progressive:
-            def announce(stage_gan, resolution):
-                replicas = stage_gan.distribute_strategy.num_replicas_in_sync
-                print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg"
-                      + (f" on {replicas} replicas" if replicas > 1 else ""))
+        with stopper.installed():
+            if config.progressive:
+                def announce(stage_gan, resolution):
+                    replicas = stage_gan.distribute_strategy.num_replicas_in_sync
+                    print(f"stage {resolution}x{resolution} from {int(stage_gan.images_seen.numpy()) / 1000:g} kimg"
+                          + (f" on {replicas} replicas" if replicas > 1 else ""))
 
-            train_progressive(
-                config, dataset, settings.kimg, gan=gan, seed=settings.seed, callbacks=callbacks_for,
-                on_stage_start=announce, verbose=0, strategy=strategy,
-            )
-            if guard.tripped_at is not None:
-                raise RunError(
-                    f"training diverged (non-finite {', '.join(guard.tripped_at[1])} at "
-                    f"{guard.tripped_at[0] / 1000:g} kimg); the last good checkpoint is kept: rerun to resume from it"
+                train_progressive(
+                    config, dataset, settings.kimg, gan=gan, seed=settings.seed, callbacks=callbacks_for,
+                    on_stage_start=announce, verbose=0, strategy=strategy,
                 )
-        else:
-            divergences = 0
-            while True:
-                _fit_in_ticks(gan, dataset, total_images, settings, callbacks_for(gan))
-                if guard.tripped_at is None:
-                    break
-                divergences += 1
-                _roll_back(gan, manager, guard, divergences, settings)
+                if guard.tripped_at is not None:
+                    raise RunError(
+                        f"training diverged (non-finite {', '.join(guard.tripped_at[1])} at "
+                        f"{guard.tripped_at[0] / 1000:g} kimg); the last good checkpoint is kept: rerun to resume from it"
+                    )
+            else:
+                divergences = 0
+                while True:
+                    _fit_in_ticks(gan, dataset, total_images, settings, callbacks_for(gan))
+                    if guard.tripped_at is None:
+                        break
+                    divergences += 1
+                    _roll_back(gan, manager, guard, divergences, settings)
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: saving a checkpoint before exiting ...")

@@ -213,8 +213,16 @@ def test_terminated_run_saves_a_checkpoint_and_resumes(small_folder, tmp_path, t
     while len(list((out / "samples").glob("grid-*.png"))) < 2 and time.time() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
+    try:
+        output, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # keras_gans.train prints every thread's stack
+        time.sleep(5)
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"the run did not stop within 120 s of SIGTERM; where its threads were:\n{output[-12000:]}")
     assert process.returncode == 130, output[-2000:]
+    assert "stopping after this step" in output
     assert "interrupted: saving a checkpoint" in output and "resume with the same command" in output
     checkpoints = sorted((out / "checkpoints").iterdir())
     saved = int(checkpoints[-1].name.split("-")[1])
