@@ -9,7 +9,8 @@ samples are judged by the same classifiers, so the runs differ only in what they
 Each run's EMA generator (its generator.keras, or its latest checkpoint) paints ``--num`` images
 (seeds 0..N-1, truncation psi 1). Prints one table: for each run, how often its images are
 labelled "identity" and how often they look untransformed against their own rotations and
-hue rotations, beside the same figures for held-out real images; writes every figure to --out.
+hue rotations, beside the same figures for held-out real images, and a second table of the labels
+given (identity, each rotation, hue), which says what a leak paints; writes every figure to --out.
 """
 from __future__ import annotations
 
@@ -73,6 +74,13 @@ def main(argv=None) -> int:
         identity = report["identity_label_rate"]
         print(f"| {label} | {100 * identity['generated']:.1f}% | {100 * identity['real_held_out']:.1f}% "
               f"| {100 * report['generated']:.1f}% | {100 * report['real_held_out']:.1f}% |")
+    # Which label the images get: a leak raises one transform's share above the reals'.
+    transforms = list(first["label_shares"]["real_held_out"])
+    print("| labels given | " + " | ".join(transforms) + " |")
+    print("|---|" + "---|" * len(transforms))
+    rows = [(label, report["label_shares"]["generated"]) for label, report in reports.items()]
+    for label, shares in rows + [("held-out reals", first["label_shares"]["real_held_out"])]:
+        print(f"| {label} | " + " | ".join(f"{100 * shares[name]:.1f}%" for name in transforms) + " |")
     write_json_atomic(args.out, {"data": args.data, "runs": runs, "num": args.num, "reports": reports})
     print(f"figures in {args.out}")
     return 0

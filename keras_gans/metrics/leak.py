@@ -182,12 +182,18 @@ CLASSIFIERS: dict[str, Callable[..., object]] = {"cnn": SmallConvNet, "thumbnail
 
 
 def _judge(classifier, images: np.ndarray, transforms: tuple[str, ...], rng) -> tuple[np.ndarray, np.ndarray]:
-    """Per image: labelled "identity"? and identity probability highest among its COPIES?"""
+    """Per image: the label it gets (an index into ``transforms``; 0 is "identity") and whether
+    its identity probability is the highest among its COPIES."""
     copies = [images] + [transform(images, name, rng, hue_shift=shift) for name, shift in COPIES if name in transforms]
     probabilities = classifier.predict_proba(np.concatenate(copies)).reshape(len(copies), len(images), -1)
-    labelled_identity = np.argmax(probabilities[0], axis=1) == 0
+    labels = np.argmax(probabilities[0], axis=1)
     untransformed = np.argmax(probabilities[:, :, 0], axis=0) == 0
-    return labelled_identity, untransformed
+    return labels, untransformed
+
+
+def _label_shares(labels: np.ndarray, transforms: tuple[str, ...]) -> dict[str, float]:
+    counts = np.bincount(labels, minlength=len(transforms))
+    return {name: float(count / max(1, len(labels))) for name, count in zip(transforms, counts)}
 
 
 def augmentation_leak(real_images: np.ndarray, fake_images: np.ndarray, classifier: str | Callable[..., object] = "cnn",
@@ -222,19 +228,19 @@ def augmentation_leak_of_runs(real_images: np.ndarray, fakes_by_run: dict[str, n
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(real_images))
     fakes_by_run = {name: images[:max_generated] for name, images in fakes_by_run.items()}
-    real_identity = np.zeros(len(real_images), bool)
+    real_labels = np.zeros(len(real_images), int)
     real_untransformed = np.zeros(len(real_images), bool)
-    fake_rates = {name: ([], []) for name in fakes_by_run}  # per fold: labelled identity, untransformed
+    fake_rates = {name: ([], []) for name in fakes_by_run}  # per fold: labels, untransformed
     correct = {name: [] for name in transforms}
     description = ""
     for fold, held_out in enumerate(np.array_split(order, folds)):
         model = factory(seed=seed + fold)
         description = getattr(model, "description", type(model).__name__)
         model.fit(real_images[np.setdiff1d(order, held_out)], transforms, rng)
-        real_identity[held_out], real_untransformed[held_out] = _judge(model, real_images[held_out], transforms, rng)
+        real_labels[held_out], real_untransformed[held_out] = _judge(model, real_images[held_out], transforms, rng)
         for name, fakes in fakes_by_run.items():
-            labelled, untransformed = _judge(model, fakes, transforms, rng)
-            fake_rates[name][0].append(labelled.mean())
+            labels, untransformed = _judge(model, fakes, transforms, rng)
+            fake_rates[name][0].append(labels)
             fake_rates[name][1].append(untransformed.mean())
         shown = [transform(real_images[held_out], name, rng) for name in transforms]
         predicted = np.argmax(model.predict_proba(np.concatenate(shown)), axis=1).reshape(len(transforms), -1)
@@ -253,8 +259,16 @@ def augmentation_leak_of_runs(real_images: np.ndarray, fakes_by_run: dict[str, n
         name: {
             "generated": float(np.mean(untransformed)),
             **shared,
-            "identity_label_rate": {"generated": float(np.mean(labelled)), "real_held_out": float(real_identity.mean())},
+            "identity_label_rate": {
+                "generated": float(np.mean(np.concatenate(labels) == 0)), "real_held_out": float(np.mean(real_labels == 0)),
+            },
+            # Which transform the images that are not labelled "identity" look like: a leak shows
+            # as one transform's share above the reals' (rotated or hue-shifted paintings).
+            "label_shares": {
+                "generated": _label_shares(np.concatenate(labels), transforms),
+                "real_held_out": _label_shares(real_labels, transforms),
+            },
             "generated_count": int(len(fakes_by_run[name])),
         }
-        for name, (labelled, untransformed) in fake_rates.items()
+        for name, (labels, untransformed) in fake_rates.items()
     }

@@ -69,6 +69,7 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
     assert reports.keys() == {"default", "baseline"}
     assert reports["default"]["real_held_out"] == reports["baseline"]["real_held_out"]  # the same classifiers
     assert all(r["generated_count"] == 12 and r["real_count"] == 24 for r in reports.values())
+    assert all(abs(sum(r["label_shares"]["generated"].values()) - 1) < 1e-6 for r in reports.values())
     with pytest.raises(SystemExit):
         leak_check.main(["--data", str(image_folder), "--run", f"nope={tmp_path / 'absent'}"])
 

@@ -59,6 +59,12 @@ def test_faithful_fakes_score_like_reals_and_leaking_fakes_do_not(classifier):
     leaked = augmentation_leak(reals, leaking, classifier, seed=0)
     assert leaked["generated"] < 0.3
     assert leaked["identity_label_rate"]["generated"] < 0.3
+    # The report says which transforms leaked: rotations by 90 degrees and hue shifts, half each.
+    shares, real_shares = leaked["label_shares"]["generated"], leaked["label_shares"]["real_held_out"]
+    assert set(shares) == set(TRANSFORMS) and abs(sum(shares.values()) - 1) < 1e-6
+    assert shares["rot90"] > 0.25 and shares["hue"] > 0.25
+    assert shares["rot90"] > real_shares["rot90"] + 0.2 and shares["hue"] > real_shares["hue"] + 0.2
+    assert real_shares["identity"] == leaked["identity_label_rate"]["real_held_out"]
 
 
 def test_greyscale_images_are_checked_for_rotations_only():
