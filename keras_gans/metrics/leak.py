@@ -230,7 +230,7 @@ def augmentation_leak_of_runs(real_images: np.ndarray, fakes_by_run: dict[str, n
     fakes_by_run = {name: images[:max_generated] for name, images in fakes_by_run.items()}
     real_labels = np.zeros(len(real_images), int)
     real_untransformed = np.zeros(len(real_images), bool)
-    fake_rates = {name: ([], []) for name in fakes_by_run}  # per fold: labels, untransformed
+    fake_judged = {name: ([], []) for name in fakes_by_run}  # per fold: labels, untransformed rate
     correct = {name: [] for name in transforms}
     description = ""
     for fold, held_out in enumerate(np.array_split(order, folds)):
@@ -240,12 +240,14 @@ def augmentation_leak_of_runs(real_images: np.ndarray, fakes_by_run: dict[str, n
         real_labels[held_out], real_untransformed[held_out] = _judge(model, real_images[held_out], transforms, rng)
         for name, fakes in fakes_by_run.items():
             labels, untransformed = _judge(model, fakes, transforms, rng)
-            fake_rates[name][0].append(labels)
-            fake_rates[name][1].append(untransformed.mean())
+            fake_judged[name][0].append(labels)
+            fake_judged[name][1].append(untransformed.mean())
         shown = [transform(real_images[held_out], name, rng) for name in transforms]
         predicted = np.argmax(model.predict_proba(np.concatenate(shown)), axis=1).reshape(len(transforms), -1)
         for index, name in enumerate(transforms):
             correct[name].append(predicted[index] == index)
+    real_shares = _label_shares(real_labels, transforms)
+    fake_shares = {name: _label_shares(np.concatenate(labels), transforms) for name, (labels, _) in fake_judged.items()}
     shared = {
         "real_held_out": float(real_untransformed.mean()),
         "held_out_accuracy_per_transform": {name: float(np.concatenate(c).mean()) for name, c in correct.items()},
@@ -259,16 +261,11 @@ def augmentation_leak_of_runs(real_images: np.ndarray, fakes_by_run: dict[str, n
         name: {
             "generated": float(np.mean(untransformed)),
             **shared,
-            "identity_label_rate": {
-                "generated": float(np.mean(np.concatenate(labels) == 0)), "real_held_out": float(np.mean(real_labels == 0)),
-            },
+            "identity_label_rate": {"generated": fake_shares[name]["identity"], "real_held_out": real_shares["identity"]},
             # Which transform the images that are not labelled "identity" look like: a leak shows
             # as one transform's share above the reals' (rotated or hue-shifted paintings).
-            "label_shares": {
-                "generated": _label_shares(np.concatenate(labels), transforms),
-                "real_held_out": _label_shares(real_labels, transforms),
-            },
+            "label_shares": {"generated": fake_shares[name], "real_held_out": real_shares},
             "generated_count": int(len(fakes_by_run[name])),
         }
-        for name, (labels, untransformed) in fake_rates.items()
+        for name, (_, untransformed) in fake_judged.items()
     }
