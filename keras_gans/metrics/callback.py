@@ -103,6 +103,7 @@ class MetricsCallback(keras.callbacks.Callback):
         self._writer = None
         self._next = None
         self._last_evaluated = None
+        self._resumed = False
 
     # -- lazy set-up (the extractor and real features cost time; build them on first use) --
     def _prepare(self, generator):
@@ -126,9 +127,10 @@ class MetricsCallback(keras.callbacks.Callback):
         return int(keras.ops.convert_to_numpy(self.model.images_seen))
 
     def on_train_begin(self, logs=None):
+        seen = self._images_seen()
         if self._clock_start is None:
             self._clock_start = time.perf_counter()
-        seen = self._images_seen()
+            self._resumed = seen > 0
         self._next = (seen // self.every_images + 1) * self.every_images
 
     def on_train_batch_end(self, batch, logs=None):
@@ -205,6 +207,8 @@ class MetricsCallback(keras.callbacks.Callback):
                                      "warnings": result["warnings"]}) + "\n")
         name, higher = primary_figure(self.metrics[0], self._extractor.label)
         value = result["figures"].get(name)
+        if self.best is None and self._resumed:
+            self.best = self._saved_best(name)
         improved = value is not None and np.isfinite(value) and (
             self.best is None or (value > self.best if higher else value < self.best)
         )
@@ -217,6 +221,20 @@ class MetricsCallback(keras.callbacks.Callback):
             for message in result["warnings"]:
                 print(f"[metrics] WARNING: {message}")
         return result
+
+    def _saved_best(self, name: str) -> float | None:
+        """The best value of a resumed run (its best.json), so that the first evaluation after a
+        resume replaces best.keras only if it beats the generator already kept there."""
+        path = self.run_dir / "best.json"
+        if not path.is_file() or not (self.run_dir / "best.keras").is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            value = float(saved["value"]) if saved.get("metric") == name else None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            print(f"[metrics] WARNING: {path} is unreadable ({error}); the next evaluation replaces best.keras")
+            return None
+        return value if value is not None and np.isfinite(value) else None
 
     def _save_best(self, generator, info: dict):
         save_model_atomic(generator, self.run_dir / "best.keras")

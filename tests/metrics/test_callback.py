@@ -109,3 +109,36 @@ def test_real_class_counts_match_classes_by_name(tmp_path):
     assert np.bincount(labels).tolist() == [2, 8]
     with pytest.raises(MetricError, match="3 entries for 2 classes"):
         sample_generator(generator, 10, ["a", "b"], class_counts=[1, 1, 1])
+
+
+def test_a_resumed_run_keeps_its_best_generator_unless_beaten(tmp_path, real_dir):
+    """After a resume the first evaluation must not replace best.keras with a worse generator:
+    the best value comes back from best.json (only for a resumed run and the same metric)."""
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.keras").write_bytes(b"the generator kept before the resume")
+    (run / "best.json").write_text(json.dumps({"kimg": 40.0, "metric": "KID(effnet-lite0)", "value": -1.0}))
+
+    def resumed_callback(images_seen):
+        engine = types.SimpleNamespace(ema_generator=tiny_generator(),
+                                       images_seen=keras.Variable(images_seen, dtype="int64", trainable=False))
+        callback = MetricsCallback(real_dir, metrics=("kid",), every_kimg=1, run_dir=run, num_samples=8, verbose=0)
+        callback.set_model(engine)
+        callback.on_train_begin()
+        return callback
+
+    resumed_callback(40_000).evaluate_now()  # KID cannot beat -1
+    assert (run / "best.keras").read_bytes() == b"the generator kept before the resume"
+    assert json.loads((run / "best.json").read_text())["value"] == -1.0
+
+    (run / "best.json").write_text(json.dumps({"kimg": 40.0, "metric": "KID(effnet-lite0)", "value": 1e9}))
+    resumed_callback(40_000).evaluate_now()  # beaten: replaced
+    assert keras.saving.load_model(run / "best.keras", safe_mode=True) is not None
+    assert json.loads((run / "best.json").read_text())["kimg"] == 40.0
+
+    # A fresh run in a folder with an old best.json starts its own best.
+    (run / "best.json").write_text(json.dumps({"kimg": 40.0, "metric": "KID(effnet-lite0)", "value": -1.0}))
+    resumed_callback(0).evaluate_now()
+    assert json.loads((run / "best.json").read_text())["value"] > -1.0
