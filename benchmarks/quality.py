@@ -23,6 +23,12 @@ of settings, or a run's config.json); ``--set LABEL.KEY=VALUE`` changes one sett
 ``quality.png`` (KID and FID against kimg and against training minutes, evaluation time left
 out), ``comparison.png`` (the last sheet of every run side by side) and each run's folder with
 its sheets. Record the table, the plot and the command in docs/quality.md.
+
+``--resume --out DIR --kimg N`` carries a finished invocation further: every run in DIR continues
+from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json),
+and its earlier points are kept, so a longer budget costs only the extra kimg.
+
+    python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -50,6 +57,10 @@ METRICS = ("kid", "fid", "pr", "diversity", "nn")
 
 
 def parse_args(argv=None):
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_argument_group("what to train (one of --run, --preset, --model, --config)")
     what.add_argument("--run", action="append", default=[], metavar="LABEL=KIND:VALUE",
@@ -64,7 +75,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", default=None, help="image folder or builtin:NAME (default: the train command's built-in set)")
     parser.add_argument("--resolution", type=int, help="image size (default: each run's own)")
     parser.add_argument("--batch", type=int, help="batch size for every run (default: each run's own)")
-    parser.add_argument("--kimg", type=float, default=40.0, help="training budget in thousands of real images shown")
+    parser.add_argument("--kimg", type=float, help="training budget in thousands of real images shown (default 40)")
     parser.add_argument("--minutes", type=float,
                         help="a wall-clock budget instead (training minutes, evaluation excluded; --kimg stays the cap)")
     parser.add_argument("--budget", action="append", default=[], metavar="LABEL=Nmin|Nkimg",
@@ -75,11 +86,102 @@ def parse_args(argv=None):
     parser.add_argument("--leak", action="store_true",
                         help="also run the augmentation leak check (keras_gans.metrics.leak) at every evaluation")
     parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
-    return parser.parse_args(argv)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the runs of --out (its quality.json) to a larger --kimg with their own "
+                        "settings, keeping their earlier points; only --kimg, --eval-every and --data may be given")
+    return parser
 
 
 def metrics_of(args) -> tuple[str, ...]:
     return METRICS + (("leak",) if getattr(args, "leak", False) else ())
+
+
+# --- Resuming an invocation ----------------------------------------------------------------------
+
+# What --resume may change: the budget, how often it is evaluated, and where the images now are.
+RESUME_OPTIONS = {"kimg": "--kimg", "eval_every": "--eval-every", "data": "--data"}
+
+
+def with_option(argv: list[str], flag: str, value) -> list[str]:
+    """argv with every ``flag VALUE`` and ``flag=VALUE`` replaced by one ``flag value`` at the end."""
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == flag:
+            skip = True
+        elif not item.startswith(flag + "="):
+            kept.append(item)
+    return kept + [flag, str(value)]
+
+
+def resumed_args(args, given: list[str]):
+    """(the arguments of the invocation in --out with --resume's changes, its results).
+
+    The runs, their settings, the seed and the metrics come from that invocation's quality.json,
+    so that the extra kimg train and are judged exactly as the first ones were."""
+    path = Path(args.out) / "quality.json"
+    if not path.is_file():
+        raise SystemExit(f"--resume: {path} does not exist; --out must name the folder of a finished "
+                         "invocation of benchmarks/quality.py")
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        argv = previous.get("argv") or shlex.split(previous["command"])[2:]  # after "python benchmarks/quality.py"
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"--resume: cannot read the invocation from {path}: {error}") from None
+    defaults = vars(build_parser().parse_args([]))
+    others = sorted(f"--{key.replace('_', '-')}" for key, value in vars(args).items()
+                    if key not in (*RESUME_OPTIONS, "out", "resume") and value != defaults[key])
+    if others:
+        raise SystemExit(f"--resume continues the runs of {path} with the settings they started with; "
+                         f"only {', '.join(RESUME_OPTIONS.values())} may change (got {', '.join(others)})")
+    if args.kimg is None:
+        raise SystemExit(f"--resume needs --kimg: how far to carry the runs (they reached {previous.get('kimg')} kimg)")
+    for key, flag in RESUME_OPTIONS.items():
+        if getattr(args, key) != defaults[key]:
+            argv = with_option(argv, flag, getattr(args, key))
+    argv = with_option(argv, "--out", args.out)
+    resumed = build_parser().parse_args(argv)
+    if resumed.article:
+        raise SystemExit("--resume: this invocation trained the article's code, which writes its samples only at the "
+                         "end and cannot be continued; rerun it with --article at the new --kimg")
+    if resumed.minutes is not None or any(entry.strip().lower().endswith("min") for entry in resumed.budget):
+        raise SystemExit("--resume: runs with a --minutes budget cannot be carried to a larger --kimg; "
+                         "rerun the invocation with the new budget")
+    if resumed.kimg <= float(previous.get("kimg", 0)):
+        raise SystemExit(f"--resume: --kimg {resumed.kimg:g} is not beyond the {previous.get('kimg'):g} kimg "
+                         "this invocation already trained")
+    resumed.resume = True
+    resumed.argv = argv
+    return resumed, previous
+
+
+def check_resumable(previous: dict, configs: dict, out: Path) -> None:
+    """Every finished run must have its checkpoint and still resolve to the settings it trained
+    with (a preset changed since would make the extra kimg a different recipe)."""
+    from keras_gans.config import config_differences, config_from_dict
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    for label, config in configs.items():
+        if label not in previous["runs"]:
+            print(f"--resume: {label!r} did not finish in the first invocation; it trains again from the start")
+            continue
+        if latest_checkpoint(out / label / "checkpoints") is None:
+            raise SystemExit(f"--resume: {out / label / 'checkpoints'} holds no checkpoint to continue {label!r} from")
+        saved = dict(previous["configs"][label])
+        differences = config_differences(config_from_dict(saved.pop("model"), saved), config)
+        if differences:
+            raise SystemExit(f"--resume: run {label!r} resolves to other settings than it trained with (a preset or "
+                             "default changed since):\n  " + "\n  ".join(differences)
+                             + "\nStart a new invocation to compare the new settings.")
+
+
+def joined_run(earlier: dict, later: dict) -> dict:
+    """One run's record across a resume: the new points' training minutes continue the old ones."""
+    offset = earlier["points"][-1]["train_seconds"] if earlier.get("points") else 0.0
+    return {**later, "points": earlier.get("points", []) + [{**point, "train_seconds": point["train_seconds"] + offset}
+                                                             for point in later["points"]],
+            "total_seconds": earlier.get("total_seconds", 0.0) + later["total_seconds"]}
 
 
 # --- Which runs -----------------------------------------------------------------------------------
@@ -197,7 +299,7 @@ def real_folder(data: str | None, resolution: int) -> tuple[Path, str]:
 # --- Training and evaluating ----------------------------------------------------------------------
 
 def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None,
-                       preset: str | None = None) -> dict:
+                       preset: str | None = None, resume: bool = False) -> dict:
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
@@ -212,9 +314,10 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         budget_seconds=minutes * 60 if minutes else None,
     )
     budget = f"{minutes:g} minutes (at most {kimg:g} kimg)" if minutes else f"{kimg:g} kimg"
+    budget += ", resumed from its checkpoint" if resume else ""
     print(f"\n=== {label}: {config.model_name}, {budget} ===", flush=True)
     started = time.perf_counter()
-    train(config, settings, fresh=True, extra_callbacks=[callback])
+    train(config, settings, fresh=not resume, extra_callbacks=[callback])
     sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
     return {
         "model": config.model_name,
@@ -341,6 +444,14 @@ def table(results: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    given = list(argv if argv is not None else sys.argv[1:])
+    previous = None
+    if args.resume:
+        args, previous = resumed_args(args, given)
+    else:
+        args.argv = given
+        if args.kimg is None:
+            args.kimg = 40.0
     if args.kimg <= 0 or args.eval_every <= 0 or args.num < 2 or (args.minutes is not None and args.minutes <= 0):
         raise SystemExit("--kimg, --minutes and --eval-every must be positive and --num at least 2")
     if args.minutes and args.article:
@@ -357,6 +468,8 @@ def main(argv=None):
         raise SystemExit(f"every run must train at one resolution to be compared, got {sorted(resolutions)}; pass --resolution")
     resolution = resolutions.pop()
     out = Path(args.out)
+    if previous is not None:
+        check_resumable(previous, configs, out)
     out.mkdir(parents=True, exist_ok=True)
 
     from keras_gans.config import config_to_dict
@@ -368,8 +481,9 @@ def main(argv=None):
     data_arg = args.data if args.data is not None else None
     real = real_features(folder, get_extractor("effnet-lite0"), resolution)
     print(f"real set: {description}, {len(real.features)} images at {resolution}px; CPU threads: {os.cpu_count()}")
+    command = "python benchmarks/quality.py " + shlex.join(given)
     results = {
-        "command": "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command, "argv": args.argv,
         "data": description, "resolution": resolution, "kimg": args.kimg, "minutes": args.minutes, "num": args.num,
         "seed": args.seed,
         "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -377,12 +491,22 @@ def main(argv=None):
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
         "runs": {},
     }
+    if previous is not None:
+        resumed = {"command": command, "started": results["started"], "kimg": args.kimg}
+        results = {**results, "command": previous["command"], "started": previous.get("started"),
+                   "resumed": previous.get("resumed", []) + [resumed], "runs": dict(previous["runs"])}
     from keras_gans.config import DEFAULT_PRESETS
 
     for label, kind, value in specs:
         preset = value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
-        results["runs"][label] = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
-                                                    preset=preset)
+        earlier = results["runs"].get(label)
+        kimg_budget = budgets[label][0]
+        if earlier and earlier["points"] and earlier["points"][-1]["kimg"] >= kimg_budget:
+            print(f"\n=== {label}: already trained to its budget of {kimg_budget:g} kimg ===", flush=True)
+            continue
+        run = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label], preset=preset,
+                                 resume=earlier is not None)
+        results["runs"][label] = joined_run(earlier, run) if earlier else run
         write_json_atomic(out / "quality.json", results)
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)

@@ -100,6 +100,46 @@ def test_one_run_gets_its_own_budget(tmp_path, image_folder, quality):
     assert results["budgets"] == {"bykimg": {"kimg": 0.032, "minutes": None}, "byminutes": {"kimg": 1000, "minutes": 0.1}}
 
 
+def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder, quality):
+    """--resume: the runs continue from their checkpoints with the settings they started with; the
+    earlier points are kept and the training minutes continue; a run at its own budget stays."""
+    out = tmp_path / "q"
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
+            "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
+            "--run", "longer=preset:stylegan-cpu-64", "--run", "capped=preset:stylegan-cpu-64",
+            "--budget", "capped=0.032kimg", "--set", "longer.r1_weight=0.5"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    first = quality.main(argv)
+    before = first["runs"]["longer"]["points"][0]
+
+    resumed = quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
+    points = resumed["runs"]["longer"]["points"]
+    assert [p["kimg"] for p in points] == [0.032, 0.064]
+    assert points[0] == before and points[1]["train_seconds"] > points[0]["train_seconds"]
+    assert resumed["runs"]["capped"] == first["runs"]["capped"]  # already at its own budget
+    assert resumed["configs"]["longer"]["r1_weight"] == 0.5 and resumed["seed"] == 3  # the first invocation's settings
+    saved = json.loads((out / "quality.json").read_text())
+    assert saved["command"] == first["command"] and saved["kimg"] == 0.064
+    assert [entry["kimg"] for entry in saved["resumed"]] == [0.064]
+    assert (out / "longer" / "checkpoints" / "ckpt-000000064").is_dir()
+    assert len(list((out / "longer" / "sheets").glob("sheet-*.png"))) == 2
+
+    with pytest.raises(SystemExit, match="not beyond the 0.064 kimg"):
+        quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
+    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data may change"):
+        quality.main(["--resume", "--out", str(out), "--kimg", "1", "--set", "r1_weight=1"])
+    with pytest.raises(SystemExit, match="needs --kimg"):
+        quality.main(["--resume", "--out", str(out)])
+    with pytest.raises(SystemExit, match="does not exist"):
+        quality.main(["--resume", "--out", str(tmp_path / "absent"), "--kimg", "1"])
+    # A run whose settings no longer resolve the same way is refused before anything trains.
+    saved["configs"]["longer"]["r1_weight"] = 0.25
+    (out / "quality.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="r1_weight: 0.25 -> 0.5"):
+        quality.main(["--resume", "--out", str(out), "--kimg", "1"])
+
+
 def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
         quality.main(["--run", "nolabel", "--out", str(tmp_path)])
