@@ -26,7 +26,8 @@ its sheets. Record the table, the plot and the command in docs/quality.md.
 
 ``--resume --out DIR --kimg N`` carries a finished invocation further: every run in DIR continues
 from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json),
-and its earlier points are kept, so a longer budget costs only the extra kimg.
+and its earlier points are kept, so a longer budget costs only the extra kimg;
+``--budget LABEL=Nkimg`` holds one run back.
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 """
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the runs of --out (its quality.json) to a larger --kimg with their own "
-                        "settings, keeping their earlier points; only --kimg, --eval-every and --data may be given")
+                        "settings, keeping their earlier points; only --kimg, --eval-every, --data and "
+                        "--budget LABEL=Nkimg (to hold a run back) may be given")
     return parser
 
 
@@ -131,15 +133,18 @@ def resumed_args(args, given: list[str]):
         raise SystemExit(f"--resume: cannot read the invocation from {path}: {error}") from None
     defaults = vars(build_parser().parse_args([]))
     others = sorted(f"--{key.replace('_', '-')}" for key, value in vars(args).items()
-                    if key not in (*RESUME_OPTIONS, "out", "resume") and value != defaults[key])
+                    if key not in (*RESUME_OPTIONS, "budget", "out", "resume") and value != defaults[key])
     if others:
         raise SystemExit(f"--resume continues the runs of {path} with the settings they started with; "
-                         f"only {', '.join(RESUME_OPTIONS.values())} may change (got {', '.join(others)})")
+                         f"only {', '.join(RESUME_OPTIONS.values())} and kimg budgets (--budget LABEL=Nkimg) "
+                         f"may change (got {', '.join(others)})")
     if args.kimg is None:
         raise SystemExit(f"--resume needs --kimg: how far to carry the runs (they reached {previous.get('kimg')} kimg)")
     for key, flag in RESUME_OPTIONS.items():
         if getattr(args, key) != defaults[key]:
             argv = with_option(argv, flag, getattr(args, key))
+    for entry in args.budget:  # after the first invocation's, so that they win
+        argv += ["--budget", entry]
     argv = with_option(argv, "--out", args.out)
     resumed = build_parser().parse_args(argv)
     if resumed.article:

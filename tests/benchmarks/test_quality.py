@@ -107,17 +107,18 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
             "--run", "longer=preset:stylegan-cpu-64", "--run", "capped=preset:stylegan-cpu-64",
-            "--budget", "capped=0.032kimg", "--set", "longer.r1_weight=0.5"]
+            "--run", "held=preset:stylegan-cpu-64", "--budget", "capped=0.032kimg", "--set", "longer.r1_weight=0.5"]
     for key, value in TINY.items():
         argv += ["--set", f"{key}={value}"]
     first = quality.main(argv)
     before = first["runs"]["longer"]["points"][0]
 
-    resumed = quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
+    resumed = quality.main(["--resume", "--out", str(out), "--kimg", "0.064", "--budget", "held=0.032kimg"])
     points = resumed["runs"]["longer"]["points"]
     assert [p["kimg"] for p in points] == [0.032, 0.064]
     assert points[0] == before and points[1]["train_seconds"] > points[0]["train_seconds"]
     assert resumed["runs"]["capped"] == first["runs"]["capped"]  # already at its own budget
+    assert resumed["runs"]["held"] == first["runs"]["held"]  # held back by the resume's --budget
     assert resumed["configs"]["longer"]["r1_weight"] == 0.5 and resumed["seed"] == 3  # the first invocation's settings
     saved = json.loads((out / "quality.json").read_text())
     assert saved["command"] == first["command"] and saved["kimg"] == 0.064
@@ -127,7 +128,7 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
 
     with pytest.raises(SystemExit, match="not beyond the 0.064 kimg"):
         quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
-    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data may change"):
+    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data and kimg budgets"):
         quality.main(["--resume", "--out", str(out), "--kimg", "1", "--set", "r1_weight=1"])
     with pytest.raises(SystemExit, match="needs --kimg"):
         quality.main(["--resume", "--out", str(out)])
