@@ -1,5 +1,6 @@
 """Whole runs through the command line: a short real run on anime faces, resume, refusal of a
 changed config, --fresh, and the generate modes on what was saved."""
+import dataclasses
 import json
 
 import numpy as np
@@ -350,3 +351,16 @@ def test_a_damaged_classes_file_stops_generation_with_its_name(tmp_path):
     for kwargs in ({"run": tmp_path}, {"generator_path": tmp_path / "generator.keras"}):
         with pytest.raises(GenerationError, match="classes.json should hold a JSON list"):
             load_generator(**kwargs)
+
+
+def test_small_set_hint_suggests_diffaugment_only_where_it_was_measured_to_help():
+    from keras_gans.config import model_default_config, preset_config
+    from keras_gans.training.run import small_set_hint
+
+    stylegan = model_default_config("stylegan")
+    hint = small_set_hint(stylegan, 403, 80)
+    assert hint and "403 images about 199 times" in hint and "--augment diffaug" in hint
+    assert small_set_hint(stylegan, 403, 40) is None  # 99 passes: no gain measured yet
+    assert small_set_hint(stylegan, 1500, 80) is None  # 53 passes
+    assert small_set_hint(dataclasses.replace(stylegan, augment="ada"), 403, 80) is None  # already augmenting
+    assert small_set_hint(preset_config("fastgan-64"), 100, 80) is None  # not StyleGAN (and augments anyway)
