@@ -21,6 +21,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from quality import figure  # a point's figure by name, whatever the extractor
+
 # What every invocation must share for its figures to be comparable.
 SHARED = ("data", "resolution", "num", "extractor")
 
@@ -38,13 +40,6 @@ def load_invocation(path: str) -> dict:
         raise SystemExit(f"{file}: not a quality.json of benchmarks/quality.py (no {', '.join(missing)})")
     results["path"] = str(file)
     return results
-
-
-def figure(point: dict, name: str) -> float:
-    for key, value in point.items():
-        if key.startswith(f"{name}("):
-            return float(value)
-    return math.nan
 
 
 def collect(invocations: list[dict], labels: list[str] | None) -> dict:
