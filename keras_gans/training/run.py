@@ -191,10 +191,11 @@ def load_training_data(settings: RunSettings, config: GANConfig):
 SMALL_SET_PASSES = 150
 
 
-def small_set_hint(config: GANConfig, image_count: int, kimg: float) -> str | None:
+def small_set_hint(config: GANConfig, image_count: int, kimg: float, builtin: bool = False) -> str | None:
     """A line suggesting DiffAugment when a StyleGAN without augmentation will see each image of
-    a small set many times; None otherwise. A hint only: the preset's choice stands."""
-    if config.model_name != "stylegan" or config.augment != "none" or image_count <= 0:
+    a small set many times; None otherwise. A hint only: the preset's choice stands. Not for the
+    built-in sets, whose presets were tuned on them (docs/quality.md)."""
+    if builtin or config.model_name != "stylegan" or config.augment != "none" or image_count <= 0:
         return None
     passes = kimg * 1000 / image_count
     if passes < SMALL_SET_PASSES:
@@ -360,7 +361,8 @@ def _train(config, settings, out, checkpoint, strategy, extra_callbacks, threadi
     out.mkdir(parents=True, exist_ok=True)
     print(format_config(config, f"{config.model_name} configuration (resolved)"))
     print(f"data: {description}")
-    hint = small_set_hint(config, len(data.images), settings.kimg) if data is not None else None
+    hint = small_set_hint(config, len(data.images), settings.kimg, builtin_set_name(settings.data) is not None) \
+        if data is not None else None
     if hint:
         print(hint)
     if data is not None and data.skipped:

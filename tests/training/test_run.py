@@ -364,3 +364,6 @@ def test_small_set_hint_suggests_diffaugment_only_where_it_was_measured_to_help(
     assert small_set_hint(stylegan, 1500, 80) is None  # 53 passes
     assert small_set_hint(dataclasses.replace(stylegan, augment="ada"), 403, 80) is None  # already augmenting
     assert small_set_hint(preset_config("fastgan-64"), 100, 80) is None  # not StyleGAN (and augments anyway)
+    # The default run (98 built-in faces, 40 kimg: 408 passes) keeps its tuned preset without a hint.
+    assert small_set_hint(preset_config("stylegan-conditional-64"), 98, 40, builtin=True) is None
+    assert small_set_hint(preset_config("stylegan-conditional-64"), 98, 40) is not None
