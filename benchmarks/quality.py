@@ -27,7 +27,8 @@ its sheets. Record the table, the plot and the command in docs/quality.md.
 ``--resume --out DIR --kimg N`` carries a finished invocation further: every run in DIR continues
 from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json),
 and its earlier points are kept, so a longer budget costs only the extra kimg;
-``--budget LABEL=Nkimg`` holds one run back.
+``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up (at the
+same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 """
@@ -153,25 +154,36 @@ def resumed_args(args, given: list[str]):
     if resumed.minutes is not None or any(entry.strip().lower().endswith("min") for entry in resumed.budget):
         raise SystemExit("--resume: runs with a --minutes budget cannot be carried to a larger --kimg; "
                          "rerun the invocation with the new budget")
-    if resumed.kimg <= float(previous.get("kimg", 0)):
-        raise SystemExit(f"--resume: --kimg {resumed.kimg:g} is not beyond the {previous.get('kimg'):g} kimg "
+    if resumed.kimg < float(previous.get("kimg", 0)):
+        raise SystemExit(f"--resume: --kimg {resumed.kimg:g} is below the {previous.get('kimg'):g} kimg "
                          "this invocation already trained")
     resumed.resume = True
     resumed.argv = argv
     return resumed, previous
 
 
-def check_resumable(previous: dict, configs: dict, out: Path) -> None:
-    """Every finished run must have its checkpoint and still resolve to the settings it trained
-    with (a preset changed since would make the extra kimg a different recipe)."""
+def last_kimg(run: dict | None) -> float:
+    return run["points"][-1]["kimg"] if run and run.get("points") else 0.0
+
+
+def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> None:
+    """Some run must have kimg left to train. Every finished run must still resolve to the settings
+    it trained with (a preset changed since would make the extra kimg a different recipe), and
+    have its checkpoint if it trains further."""
     from keras_gans.config import config_differences, config_from_dict
     from keras_gans.training.checkpoints import latest_checkpoint
 
+    further = {label: label not in previous["runs"] or last_kimg(previous["runs"][label]) < budgets[label][0]
+               for label in configs}
+    if not any(further.values()):
+        reached = ", ".join(f"{label} {last_kimg(previous['runs'][label]):g}" for label in configs)
+        raise SystemExit(f"--resume: every run has reached its budget (kimg: {reached}); raise --kimg, or a held-back "
+                         "run's --budget LABEL=Nkimg, to carry them further")
     for label, config in configs.items():
         if label not in previous["runs"]:
             print(f"--resume: {label!r} did not finish in the first invocation; it trains again from the start")
             continue
-        if latest_checkpoint(out / label / "checkpoints") is None:
+        if further[label] and latest_checkpoint(out / label / "checkpoints") is None:
             raise SystemExit(f"--resume: {out / label / 'checkpoints'} holds no checkpoint to continue {label!r} from")
         saved = dict(previous["configs"][label])
         differences = config_differences(config_from_dict(saved.pop("model"), saved), config)
@@ -474,7 +486,7 @@ def main(argv=None):
     resolution = resolutions.pop()
     out = Path(args.out)
     if previous is not None:
-        check_resumable(previous, configs, out)
+        check_resumable(previous, configs, budgets, out)
     out.mkdir(parents=True, exist_ok=True)
 
     from keras_gans.config import config_to_dict
@@ -506,7 +518,7 @@ def main(argv=None):
         preset = value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
         earlier = results["runs"].get(label)
         kimg_budget = budgets[label][0]
-        if earlier and earlier["points"] and earlier["points"][-1]["kimg"] >= kimg_budget:
+        if earlier and last_kimg(earlier) >= kimg_budget:
             print(f"\n=== {label}: already trained to its budget of {kimg_budget:g} kimg ===", flush=True)
             continue
         run = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label], preset=preset,

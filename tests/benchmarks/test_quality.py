@@ -1,5 +1,6 @@
 """benchmarks/quality.py end to end on tiny settings: two runs, evaluations, plot, sheets, JSON."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +127,17 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
     assert (out / "longer" / "checkpoints" / "ckpt-000000064").is_dir()
     assert len(list((out / "longer" / "sheets").glob("sheet-*.png"))) == 2
 
-    with pytest.raises(SystemExit, match="not beyond the 0.064 kimg"):
+    # The resume's --budget is remembered: at the same --kimg there is nothing left to train...
+    with pytest.raises(SystemExit, match=r"every run has reached its budget \(kimg: longer 0.064, capped 0.032, held 0.032\)"):
         quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
+    with pytest.raises(SystemExit, match="below the 0.064 kimg"):
+        quality.main(["--resume", "--out", str(out), "--kimg", "0.032"])
+    # ...until a held-back run's budget is raised: it catches up, needing only its own checkpoint.
+    shutil.rmtree(out / "capped" / "checkpoints")
+    caught_up = quality.main(["--resume", "--out", str(out), "--kimg", "0.064", "--budget", "held=0.064kimg"])
+    assert [p["kimg"] for p in caught_up["runs"]["held"]["points"]] == [0.032, 0.064]
+    assert caught_up["runs"]["longer"] == resumed["runs"]["longer"]
+    assert caught_up["runs"]["capped"] == first["runs"]["capped"]
     with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data and kimg budgets"):
         quality.main(["--resume", "--out", str(out), "--kimg", "1", "--set", "r1_weight=1"])
     with pytest.raises(SystemExit, match="needs --kimg"):
