@@ -1,4 +1,5 @@
 """Reusable, serializable building blocks shared by every model (no Lambda layers)."""
+from keras_gans.layers.activation import LeakyReLU
 from keras_gans.layers.description import GeneratorDescription
 from keras_gans.layers.conditioning import ConditionalBatchNormalization, OneHot, ProjectionScore
 from keras_gans.layers.dropout import ReplicaDropout
@@ -29,6 +30,7 @@ __all__ = [
     "FadeIn",
     "GLU",
     "GeneratorDescription",
+    "LeakyReLU",
     "MinibatchStdDev",
     "ModulatedConv2D",
     "NoiseImage",

@@ -23,7 +23,7 @@ from typing import Literal
 import keras
 
 from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import ConditionalBatchNormalization, OneHot, ReplicaDropout, batch_normalization
+from keras_gans.layers import ConditionalBatchNormalization, LeakyReLU, OneHot, ReplicaDropout, batch_normalization
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -97,7 +97,7 @@ def paper_discriminator_features(config: ACGANConfig, image, doublings: int):
         x = keras.layers.Conv2D(filters, 3, strides=2 if index % 2 == 0 else 1, padding="same", name=name)(x)
         if index > 0:
             x = batch_normalization(name=f"{name}_bn")(x)
-        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
+        x = LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
         if config.dropout:
             x = ReplicaDropout(config.dropout, name=f"{name}_dropout")(x)
     return keras.layers.Flatten(name="flatten")(x)

@@ -21,7 +21,7 @@ from typing import Literal
 import keras
 
 from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import batch_normalization
+from keras_gans.layers import LeakyReLU, batch_normalization
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -103,7 +103,7 @@ def strided_discriminator(config, normalization: str, name="dcgan_discriminator"
         x = keras.layers.Conv2D(filters, config.kernel_size, strides=2, padding="same", name=f"down{size}")(x)
         if index > 0:
             x = _normalize(x, normalization, f"down{size}")
-        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"down{size}_lrelu")(x)
+        x = LeakyReLU(config.leaky_relu_slope, name=f"down{size}_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     return keras.Model(image, float32_logits(keras.layers.Dense(1, name="score")(x)), name=name)
 

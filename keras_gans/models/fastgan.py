@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import keras
 
 from keras_gans.config import AugmentChoice, GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import GLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense, batch_normalization
+from keras_gans.layers import GLU, LeakyReLU, NoiseInjection, RandomQuarterCrop, SNConv2D, SNDense, batch_normalization
 from keras_gans.models.common import check_resolution, described_generator, float32_logits, image_input, latent_inputs, require_unconditional
 
 # Channels per resolution, as multiples of ngf / ndf (the reference code's nfc_multi).
@@ -119,7 +119,7 @@ def build_generator(config: FastGANConfig) -> keras.Model:
 
 
 def _leaky(x, name):
-    return keras.layers.LeakyReLU(0.2, name=name)(x)
+    return LeakyReLU(0.2, name=name)(x)
 
 
 def down_block(x, filters, name):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import keras
 
 from keras_gans.config import GANConfig, GradientPenaltyChoice, LossChoice, register_model, register_preset
-from keras_gans.layers import EqualizedConv2D, EqualizedDense, FadeIn, MinibatchStdDev, PixelNorm
+from keras_gans.layers import EqualizedConv2D, EqualizedDense, FadeIn, LeakyReLU, MinibatchStdDev, PixelNorm
 from keras_gans.models.common import check_resolution, described_generator, float32_logits, require_unconditional
 
 
@@ -65,7 +65,7 @@ def _fading(config: PGGANConfig) -> bool:
 
 def _conv(x, filters, kernel, config, name, normalize=False, gain=math.sqrt(2.0)):
     x = EqualizedConv2D(filters, kernel, gain=gain, name=name)(x)
-    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
+    x = LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
     return PixelNorm(name=f"{name}_pixelnorm")(x) if normalize else x
 
 
@@ -82,7 +82,7 @@ def build_generator(config: PGGANConfig) -> keras.Model:
     channels = width(config, 4)
     x = EqualizedDense(4 * 4 * channels, gain=math.sqrt(2.0) / 4, name="block4_dense")(x)
     x = keras.layers.Reshape((4, 4, channels), name="block4_reshape")(x)
-    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="block4_dense_lrelu")(x)
+    x = LeakyReLU(config.leaky_relu_slope, name="block4_dense_lrelu")(x)
     x = PixelNorm(name="block4_dense_pixelnorm")(x)
     x = _conv(x, channels, 3, config, "block4_conv", normalize=True)
     previous = x
@@ -127,7 +127,7 @@ def build_discriminator(config: PGGANConfig) -> keras.Model:
     x = _conv(x, width(config, 4), 3, config, "dblock4_conv")
     x = keras.layers.Flatten(name="flatten")(x)
     x = EqualizedDense(width(config, 4), name="dblock4_dense")(x)
-    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="dblock4_dense_lrelu")(x)
+    x = LeakyReLU(config.leaky_relu_slope, name="dblock4_dense_lrelu")(x)
     score = EqualizedDense(1, gain=1.0, name="score")(x)
     return keras.Model(image, float32_logits(score), name="pggan_discriminator")
 

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import keras
 
 from keras_gans.config import GANConfig, LossChoice, register_model, register_preset
-from keras_gans.layers import ConditionalBatchNormalization, ProjectionScore, SNConv2D, SNDense, SNEmbedding, batch_normalization
+from keras_gans.layers import (
+    ConditionalBatchNormalization,
+    LeakyReLU,
+    ProjectionScore,
+    SNConv2D,
+    SNDense,
+    SNEmbedding,
+    batch_normalization,
+)
 from keras_gans.models.common import (
     check_resolution,
     described_generator,
@@ -78,11 +86,11 @@ def build_discriminator(config: SNGANConfig) -> keras.Model:
     for index, filters in enumerate(widths[:-1]):
         # Table 3b: a 3x3 stride-1 then a 4x4 stride-2 convolution per halving.
         x = SNConv2D(filters, 3, power_iterations=power, name=f"block{index}_conv0")(x)
-        x = keras.layers.LeakyReLU(slope, name=f"block{index}_lrelu0")(x)
+        x = LeakyReLU(slope, name=f"block{index}_lrelu0")(x)
         x = SNConv2D(filters, 4, strides=2, power_iterations=power, name=f"block{index}_conv1")(x)
-        x = keras.layers.LeakyReLU(slope, name=f"block{index}_lrelu1")(x)
+        x = LeakyReLU(slope, name=f"block{index}_lrelu1")(x)
     x = SNConv2D(widths[-1], 3, power_iterations=power, name="final_conv")(x)
-    x = keras.layers.LeakyReLU(slope, name="final_lrelu")(x)
+    x = LeakyReLU(slope, name="final_lrelu")(x)
     features = keras.layers.Flatten(name="flatten")(x)
     score = SNDense(1, power_iterations=power, name="score")(features)
     if label is not None:

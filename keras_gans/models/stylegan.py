@@ -25,6 +25,7 @@ from keras_gans.layers import (
     ConstantInput,
     EqualizedConv2D,
     EqualizedDense,
+    LeakyReLU,
     MinibatchStdDev,
     ModulatedConv2D,
     NoiseImage,
@@ -186,7 +187,7 @@ def build_mapping(config: StyleGANConfig) -> keras.Model:
             name=f"mapping_dense_{index}",
         )(x)
         if index < config.mapping_layers - 1 or config.mapping_final_activation:
-            x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"mapping_lrelu_{index}")(x)
+            x = LeakyReLU(config.leaky_relu_slope, name=f"mapping_lrelu_{index}")(x)
     return keras.Model(inputs if config.conditional else z, x, name="mapping")
 
 
@@ -223,7 +224,7 @@ def styled_conv(x, ws, style_index, filters, config, name, crop=None):
         style = EqualizedDense(x.shape[-1], gain=1.0, bias_initial_value=1.0, name=f"{name}_style")(w)
         x = ModulatedConv2D(filters, 3, gain=math.sqrt(2.0), name=f"{name}_conv")([x, style])
         x = add_noise(x, filters, config, name, crop)
-        return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x), w
+        return LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x), w
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv")(x)
     return styled_activation(x, w, filters, config, name, crop), w
 
@@ -239,7 +240,7 @@ def styled_activation(x, w, filters, config, name, crop=None):
         # One affine of w gives the AdaIN scale (around 1) and bias: one matmul instead of two.
         style = EqualizedDense(2 * filters, gain=1.0, equalized=config.equalized_lr, name=f"{name}_style")(w)
         x = AdaIN(scale_offset=1.0, name=f"{name}_adain")([x, style])
-    return keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
+    return LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu")(x)
 
 
 def to_rgb(x, w, config, name):
@@ -325,11 +326,11 @@ def d_block(x, filters, config, name):
         residual = keras.layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
         residual = EqualizedConv2D(filters, 1, gain=1.0, use_bias=False, equalized=config.equalized_lr, name=f"{name}_skip")(residual)
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv0")(x)
-    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu0")(x)
+    x = LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu0")(x)
     if config.discriminator_downsample == "middle":
         x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     x = EqualizedConv2D(filters, 3, equalized=config.equalized_lr, name=f"{name}_conv1")(x)
-    x = keras.layers.LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu1")(x)
+    x = LeakyReLU(config.leaky_relu_slope, name=f"{name}_lrelu1")(x)
     if config.discriminator_downsample == "end":
         x = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     if not config.discriminator_skip:
@@ -346,11 +347,11 @@ def build_discriminator(config: StyleGANConfig) -> keras.Model:
     if config.minibatch_std_group:
         x = MinibatchStdDev(config.minibatch_std_group, name="minibatch_stddev")(x)
         x = EqualizedConv2D(x.shape[-1] - 1, 3, equalized=config.equalized_lr, name="final_conv")(x)
-        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="final_lrelu")(x)
+        x = LeakyReLU(config.leaky_relu_slope, name="final_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if config.discriminator_dense_units:
         x = EqualizedDense(config.discriminator_dense_units, equalized=config.equalized_lr, name="dense")(x)
-        x = keras.layers.LeakyReLU(config.leaky_relu_slope, name="dense_lrelu")(x)
+        x = LeakyReLU(config.leaky_relu_slope, name="dense_lrelu")(x)
     if config.discriminator_dropout:
         x = ReplicaDropout(config.discriminator_dropout, name="dropout")(x)
     inputs = [image]
