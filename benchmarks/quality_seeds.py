@@ -2,7 +2,7 @@
 only in ``--seed`` (and in how far they were carried with ``--resume``), summed up per setting.
 
     python benchmarks/quality_seeds.py runs/quality/bobross-s0 runs/quality/bobross-s1 \\
-        runs/quality/bobross-s2 --labels none,diffaug --baseline none
+        runs/quality/bobross-s2:none,diffaug --labels none,diffaug --baseline none
 
 On one machine and one commit a seed gives the same run, and between seeds KID moves more than
 most settings differ, so a setting is judged by its mean over seeds. For every run label and
@@ -10,7 +10,8 @@ evaluation point: each seed's KID, the mean KID with its standard error, the mea
 each label beside ``--baseline`` how much lower its mean KID is than the baseline's over the same
 seeds, and on how many of those seeds it is lower. The invocations must agree on the data, the
 resolution, the number of samples and each label's settings; a label whose settings differ
-between them is refused (name the labels to compare with ``--labels``).
+between them is refused (name the labels to compare with ``--labels``, or the runs to take from
+one invocation with ``FOLDER:LABEL,LABEL``).
 """
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ SHARED = ("data", "resolution", "num", "extractor")
 
 
 def load_invocation(path: str) -> dict:
+    """One invocation; ``PATH:LABEL,LABEL`` takes only those runs of it (so that one run of another
+    recipe under a label used elsewhere can be left out)."""
+    only = None
+    folder, colon, names = path.rpartition(":")
+    if colon and folder and not Path(path).exists():
+        path, only = folder, {name.strip() for name in names.split(",") if name.strip()}
     file = Path(path)
     file = file / "quality.json" if file.is_dir() else file
     try:
@@ -39,6 +46,12 @@ def load_invocation(path: str) -> dict:
     if missing:
         raise SystemExit(f"{file}: not a quality.json of benchmarks/quality.py (no {', '.join(missing)})")
     results["path"] = str(file)
+    if only is not None:
+        unknown = sorted(only - set(results["runs"]))
+        if unknown or not only:
+            raise SystemExit(f"{path}:{names}: {file} has no run labelled {', '.join(map(repr, unknown)) or 'at all'} "
+                             f"(it holds: {', '.join(results['runs'])})")
+        results["runs"] = {label: run for label, run in results["runs"].items() if label in only}
     return results
 
 
@@ -69,7 +82,8 @@ def collect(invocations: list[dict], labels: list[str] | None) -> dict:
                 changed = sorted(key for key in set(config) | set(settings[label][0])
                                  if config.get(key) != settings[label][0].get(key))
                 raise SystemExit(f"run {label!r} has other settings in {results['path']} than in {settings[label][1]} "
-                                 f"({', '.join(changed)}); compare it separately or leave it out with --labels")
+                                 f"({', '.join(changed)}); compare it separately, leave it out with --labels, or take only some runs of an invocation "
+                                 "with FOLDER:LABEL,LABEL")
             settings.setdefault(label, (config, results["path"]))
             for point in run["points"]:
                 seeds = table[label].setdefault(round(point["kimg"], 3), {})
@@ -129,7 +143,8 @@ def markdown(rows: list[dict], baseline: str | None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("invocations", nargs="+", metavar="RUN_FOLDER_OR_QUALITY_JSON",
-                        help="the --out folders (or their quality.json) of quality.py invocations, one per seed")
+                        help="the --out folders (or their quality.json) of quality.py invocations, one per seed; "
+                        "FOLDER:LABEL,LABEL takes only those runs of one")
     parser.add_argument("--labels", help="comma-separated run labels to compare (default: every label)")
     parser.add_argument("--baseline", help="the label the others are measured against (e.g. none)")
     parser.add_argument("--json", help="also write the rows to this file")

@@ -61,3 +61,20 @@ def test_only_seeds_may_differ(tmp_path, seeds):
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(SystemExit, match="not a quality.json"):
         seeds.main([str(tmp_path / "bad.json")])
+
+
+def test_a_folder_can_lend_only_some_of_its_runs(tmp_path, seeds, capsys):
+    """FOLDER:LABEL,LABEL: seed 1's 'ada' is another recipe, so only its 'none' joins the table."""
+    s0 = invocation(tmp_path / "s0", 0, {"none": [(40, 0.20)], "ada": [(40, 0.10)]})
+    s1 = invocation(tmp_path / "s1", 1, {"none": [(40, 0.30)], "ada": [(40, 0.50)]})
+    saved = json.loads((tmp_path / "s1" / "quality.json").read_text())
+    saved["configs"]["ada"]["ada_target"] = 0.6
+    (tmp_path / "s1" / "quality.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="run 'ada' has other settings .*FOLDER:LABEL,LABEL"):
+        seeds.main([s0, s1])
+    assert seeds.main([s0, s1 + ":none", "--baseline", "none"]) == 0
+    printed = capsys.readouterr().out
+    assert "| none | 40 | 0, 1 | 0.200, 0.300 | 0.250 ± 0.050 | 250 |" in printed
+    assert "| ada | 40 | 0 | 0.100 | 0.100 ± nan | 100 | 50% lower | 1 of 1 seeds |" in printed
+    with pytest.raises(SystemExit, match="has no run labelled 'diffaug'"):
+        seeds.main([s0, s1 + ":none,diffaug"])
