@@ -44,6 +44,26 @@ def test_compiled_train_step_updates_everything(tiny_stylegan_config, r1_interva
     np.testing.assert_allclose(w_avg, np.asarray(gan.ema_generator.get_layer("truncation").w_avg))
 
 
+def test_the_compiled_step_runs_convolutions_fused_with_their_activation(tiny_stylegan_config):
+    """TensorFlow's remapper gives up on a whole graph on one bad rewrite (see
+    keras_gans.layers.activation); in the training step it must succeed, which shows as
+    convolutions fused with their bias and LeakyReLU in the graphs that actually ran."""
+    from tensorflow.python.eager import context
+
+    gan = build_gan(tiny_stylegan_config(16, r1_interval=1, r1_weight=1.0), seed=3)
+    gan.compile()
+    context.enable_run_metadata()
+    try:
+        gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
+        metadata = context.export_run_metadata()
+    finally:
+        context.disable_run_metadata()
+    fused = [node for function in metadata.function_graphs for partition in function.partition_graphs
+             for node in partition.node
+             if "FusedConv2D" in node.op and b"LeakyRelu" in node.attr["fused_ops"].list.s]
+    assert fused, "no convolution of the training step was fused with its activation: did the remapper fail?"
+
+
 def test_style_mixing_uses_two_latents(tiny_stylegan_config):
     gan = build_gan(tiny_stylegan_config(16, style_mixing_prob=1.0, noise_inputs=False), seed=0)
     images_mixed, _, _ = gan.generate_for_training(4, tf.zeros((4,), tf.int32))
