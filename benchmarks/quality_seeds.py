@@ -49,8 +49,8 @@ def load_invocation(path: str) -> dict:
     if only is not None:
         unknown = sorted(only - set(results["runs"]))
         if unknown or not only:
-            raise SystemExit(f"{path}:{names}: {file} has no run labelled {', '.join(map(repr, unknown)) or 'at all'} "
-                             f"(it holds: {', '.join(results['runs'])})")
+            missing = f"no run labelled {', '.join(map(repr, unknown))}" if unknown else "no label after the colon"
+            raise SystemExit(f"{path}:{names}: {missing} (the runs of {file}: {', '.join(results['runs'])})")
         results["runs"] = {label: run for label, run in results["runs"].items() if label in only}
     return results
 
@@ -82,8 +82,8 @@ def collect(invocations: list[dict], labels: list[str] | None) -> dict:
                 changed = sorted(key for key in set(config) | set(settings[label][0])
                                  if config.get(key) != settings[label][0].get(key))
                 raise SystemExit(f"run {label!r} has other settings in {results['path']} than in {settings[label][1]} "
-                                 f"({', '.join(changed)}); compare it separately, leave it out with --labels, or take only some runs of an invocation "
-                                 "with FOLDER:LABEL,LABEL")
+                                 f"({', '.join(changed)}); compare it separately, leave it out with --labels, "
+                                 "or take only some runs of an invocation with FOLDER:LABEL,LABEL")
             settings.setdefault(label, (config, results["path"]))
             for point in run["points"]:
                 seeds = table[label].setdefault(round(point["kimg"], 3), {})

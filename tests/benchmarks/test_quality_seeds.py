@@ -76,5 +76,7 @@ def test_a_folder_can_lend_only_some_of_its_runs(tmp_path, seeds, capsys):
     printed = capsys.readouterr().out
     assert "| none | 40 | 0, 1 | 0.200, 0.300 | 0.250 ± 0.050 | 250 |" in printed
     assert "| ada | 40 | 0 | 0.100 | 0.100 ± nan | 100 | 50% lower | 1 of 1 seeds |" in printed
-    with pytest.raises(SystemExit, match="has no run labelled 'diffaug'"):
+    with pytest.raises(SystemExit, match=r"no run labelled 'diffaug' \(the runs of .*: none, ada\)"):
         seeds.main([s0, s1 + ":none,diffaug"])
+    with pytest.raises(SystemExit, match="no label after the colon"):
+        seeds.main([s0, s1 + ":"])
