@@ -7,6 +7,7 @@ from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.fade import FadeIn
 from keras_gans.layers.gating import GLU, RandomQuarterCrop, crop_quarter
 from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm, batch_normalization
+from keras_gans.layers.resampling import UpSampling2D
 from keras_gans.layers.spectral import SNConv2D, SNDense, SNEmbedding
 from keras_gans.layers.style import (
     AdaIN,
@@ -15,6 +16,7 @@ from keras_gans.layers.style import (
     ModulatedConv2D,
     NoiseImage,
     NoiseInjection,
+    NoiseProjection,
     SelectLatent,
     Truncation,
     fix_noise,
@@ -35,6 +37,7 @@ __all__ = [
     "ModulatedConv2D",
     "NoiseImage",
     "NoiseInjection",
+    "NoiseProjection",
     "OneHot",
     "PixelNorm",
     "ProjectionScore",
@@ -45,6 +48,7 @@ __all__ = [
     "SNEmbedding",
     "SelectLatent",
     "Truncation",
+    "UpSampling2D",
     "batch_normalization",
     "crop_quarter",
     "fix_noise",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -126,7 +127,10 @@ class EqualizedConv2D(keras.layers.Layer):
     def call(self, inputs):
         outputs = ops.conv(inputs, _scaled(self.kernel, self.runtime_scale), strides=1, padding="same")
         if self.use_bias:
-            outputs = outputs + _scaled(self.bias, self.lr_multiplier)
+            # A BiasAdd rather than an add: TensorFlow's arithmetic optimizer folds an add of the
+            # bias into the next add (StyleGAN's noise), and the convolution then runs unfused;
+            # BiasAdd lets the remapper fuse convolution, bias and that next add into one kernel.
+            outputs = tf.nn.bias_add(outputs, _scaled(self.bias, self.lr_multiplier))
         return outputs
 
     def compute_output_shape(self, input_shape):

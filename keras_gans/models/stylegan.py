@@ -30,10 +30,12 @@ from keras_gans.layers import (
     ModulatedConv2D,
     NoiseImage,
     NoiseInjection,
+    NoiseProjection,
     PixelNorm,
     ReplicaDropout,
     SelectLatent,
     Truncation,
+    UpSampling2D,
 )
 from keras_gans.models.common import described_generator
 
@@ -212,7 +214,7 @@ def add_noise(x, filters, config, name, crop):
     if crop is None:
         return NoiseInjection(name=f"{name}_noise")(x)
     # The article's noise branch: a 1x1 convolution of the crop, starting at zero.
-    noise = keras.layers.Conv2D(filters, 1, kernel_initializer="zeros", name=f"{name}_noise")(crop)
+    noise = NoiseProjection(filters, name=f"{name}_noise")(crop)
     return keras.layers.Add(name=f"{name}_add_noise")([x, noise])
 
 
@@ -252,7 +254,7 @@ def to_rgb(x, w, config, name):
 
 def g_block(x, ws, block, filters, config, name, crop=None, upsample=True):
     if upsample:
-        x = keras.layers.UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
+        x = UpSampling2D(interpolation=config.upsample_interpolation, name=f"{name}_upsample")(x)
     x, _ = styled_conv(x, ws, config.style_index(block, 0), filters, config, f"{name}a", crop)
     return styled_conv(x, ws, config.style_index(block, 1), filters, config, f"{name}b", crop)
 
@@ -282,7 +284,7 @@ def build_synthesis(config: StyleGANConfig) -> keras.Model:
         if skip:
             rgb = to_rgb(x, w, config, f"to_rgb_{size}")
             if image is not None:
-                upsampled = keras.layers.UpSampling2D(interpolation="bilinear", name=f"rgb_upsample_{size}")(image)
+                upsampled = UpSampling2D(interpolation="bilinear", name=f"rgb_upsample_{size}")(image)
                 rgb = keras.layers.Add(name=f"rgb_sum_{size}")([upsampled, rgb])
             image = rgb
     if not skip:

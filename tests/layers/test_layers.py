@@ -152,3 +152,101 @@ def test_demodulation_keeps_unit_variance_whatever_the_style():
     assert 1.6 < np.asarray(with_gain([x, np.full((4, 32), 5.0, "float32")]))[:, 1:-1, 1:-1].std() < 2.4
     plain = L.ModulatedConv2D(64, 3, demodulate=False)
     assert np.asarray(plain([x, np.full((4, 32), 100.0, "float32")])).std() > 10
+
+
+def test_adain_in_bfloat16_gives_keras_mean_values_without_casting_its_input():
+    """TensorFlow's bfloat16 reduction sums in float32, so AdaIN's moments need not go through
+    keras.ops.mean's float32 copies of the activation; the values stay those of ops.mean."""
+    import tensorflow as tf
+    from keras import ops
+
+    rng = np.random.RandomState(5)
+    x = tf.cast(rng.randn(2, 16, 16, 4) * 3 + 1, tf.bfloat16)
+    style = tf.cast(rng.randn(2, 8) * 0.3, tf.bfloat16)
+    layer = L.AdaIN(scale_offset=1.0, dtype="mixed_bfloat16")
+
+    def keras_moments(x, style):
+        scale, bias = style[:, :4] + 1.0, style[:, 4:]
+        mean = ops.mean(x, axis=(1, 2), keepdims=True)
+        variance = ops.mean(ops.square(x - mean), axis=(1, 2), keepdims=True)
+        multiplier = scale[:, None, None, :] * ops.rsqrt(variance + 1e-8)
+        return x * multiplier + (bias[:, None, None, :] - mean * multiplier)
+
+    np.testing.assert_array_equal(np.float32(layer([x, style])), np.float32(keras_moments(x, style)))
+    graph = tf.function(lambda x, style: layer([x, style])).get_concrete_function(x, style).graph
+    activation_casts = [op for op in graph.get_operations() if op.type == "Cast" and op.outputs[0].shape == x.shape]
+    assert not activation_casts
+
+
+def test_noise_projection_is_a_one_by_one_convolution_with_the_same_gradients(tmp_path):
+    import tensorflow as tf
+
+    rng = np.random.RandomState(6)
+    noise = tf.constant(rng.rand(3, 8, 8, 1).astype("float32"))
+    upstream = tf.constant(rng.randn(3, 8, 8, 5).astype("float32"))
+    ours, reference = L.NoiseProjection(5), keras.layers.Conv2D(5, 1)
+    for layer in (ours, reference):
+        layer.build(noise.shape)
+        layer.set_weights([np.linspace(-1, 1, 5, dtype="float32").reshape(1, 1, 1, 5), np.linspace(0.5, -0.5, 5, dtype="float32")])
+
+    def value_and_gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(noise)
+            outputs = layer(noise)
+        return [outputs, *tape.gradient(outputs, [noise, *layer.trainable_weights], output_gradients=upstream)]
+
+    for got, want in zip(value_and_gradients(ours), value_and_gradients(reference)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+    assert [w.shape for w in ours.weights] == [w.shape for w in reference.weights]
+    model = keras.Sequential([keras.Input((8, 8, 1)), ours])
+    _round_trip(model, noise.numpy(), tmp_path)
+    with pytest.raises(ValueError, match="one-channel noise image"):
+        L.NoiseProjection(4).build((None, 8, 8, 3))
+
+
+def test_noise_projection_starts_at_zero_and_its_bfloat16_gradients_are_the_rounded_exact_sums():
+    import tensorflow as tf
+
+    rng = np.random.RandomState(7)
+    layer = L.NoiseProjection(4, dtype="mixed_bfloat16")
+    noise = tf.constant(rng.rand(2, 16, 16, 1).astype("float32"))
+    assert not np.any(np.asarray(layer(noise)))  # zero kernel and bias: the branch starts silent
+    upstream = tf.cast(tf.constant(rng.randn(2, 16, 16, 4).astype("float32")), tf.bfloat16)
+    with tf.GradientTape() as tape:
+        outputs = layer(noise)
+    kernel_gradient, bias_gradient = tape.gradient(outputs, [layer.kernel, layer.bias], output_gradients=upstream)
+    exact_upstream, exact_noise = np.float64(np.float32(upstream)), np.float64(np.float32(tf.cast(noise, tf.bfloat16)))
+    exact_bias = exact_upstream.sum(axis=(0, 1, 2))
+    exact_kernel = (exact_upstream * exact_noise).sum(axis=(0, 1, 2))
+    # Within one bfloat16 rounding (8 bits of mantissa) of the exact sums.
+    np.testing.assert_allclose(np.asarray(bias_gradient), exact_bias, rtol=2 ** -8, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(kernel_gradient).reshape(-1), exact_kernel, rtol=2 ** -8, atol=1e-6)
+
+
+def test_adain_gradient_written_out_is_the_automatic_gradient_to_second_order():
+    import tensorflow as tf
+
+    rng = np.random.RandomState(8)
+    x = tf.constant(rng.randn(2, 6, 6, 3) * 2 + 1)
+    style = tf.constant(rng.randn(2, 6) * 0.3)
+    layer = L.AdaIN(scale_offset=1.0, dtype="float64")
+
+    def expression(x, style):  # AdaIN as a formula, differentiated by TensorFlow
+        scale, bias = style[:, :3] + 1.0, style[:, 3:]
+        mean = tf.reduce_mean(x, (1, 2), keepdims=True)
+        inverse_std = tf.math.rsqrt(tf.reduce_mean(tf.square(x - mean), (1, 2), keepdims=True) + 1e-8)
+        return (x - mean) * inverse_std * scale[:, None, None, :] + bias[:, None, None, :]
+
+    def first_and_second_order(function):
+        with tf.GradientTape() as outer:
+            outer.watch(style)
+            with tf.GradientTape() as inner:
+                inner.watch([x, style])
+                loss = tf.reduce_sum(tf.sin(function(x, style)))
+            x_gradient, style_gradient = inner.gradient(loss, [x, style])
+            penalty = tf.reduce_sum(tf.square(x_gradient))
+        return x_gradient, style_gradient, outer.gradient(penalty, style)
+
+    ours = first_and_second_order(lambda x, style: layer([x, style]))
+    for got, want in zip(ours, first_and_second_order(expression)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10, atol=1e-12)

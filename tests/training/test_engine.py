@@ -64,6 +64,30 @@ def test_the_compiled_step_runs_convolutions_fused_with_their_activation(tiny_st
     assert fused, "no convolution of the training step was fused with its activation: did the remapper fail?"
 
 
+def test_the_article_generator_adds_bias_and_noise_inside_its_convolutions():
+    """The article's g_block adds a bias and a 1x1 convolution of the noise after each 3x3
+    convolution. Added with BiasAdd (keras_gans.layers.EqualizedConv2D), TensorFlow's remapper
+    fuses bias and noise into the convolution's kernel; added with "+", the arithmetic optimizer
+    merges the two adds first and every convolution runs unfused, with two more passes."""
+    from tensorflow.python.eager import context
+
+    from keras_gans.config import apply_overrides
+    from keras_gans.models.stylegan import article_preset
+
+    gan = build_gan(apply_overrides(article_preset(16), {"share_fakes": "false"}, "test"), seed=2)
+    gan.compile()
+    context.enable_run_metadata()
+    try:
+        gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
+        metadata = context.export_run_metadata()
+    finally:
+        context.disable_run_metadata()
+    fused_ops = [list(node.attr["fused_ops"].list.s) for function in metadata.function_graphs
+                 for partition in function.partition_graphs for node in partition.node if "FusedConv2D" in node.op]
+    # Two 3x3 convolutions per block at 4, 8 and 16 px, run for the D update's fakes and the G update.
+    assert sum(ops == [b"BiasAdd", b"Add"] for ops in fused_ops) >= 2 * 3
+
+
 def test_style_mixing_uses_two_latents(tiny_stylegan_config):
     gan = build_gan(tiny_stylegan_config(16, style_mixing_prob=1.0, noise_inputs=False), seed=0)
     images_mixed, _, _ = gan.generate_for_training(4, tf.zeros((4,), tf.int32))
