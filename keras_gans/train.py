@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--cpu-threading", default="auto", choices=CPU_THREADING,
                       help="split-ops: TensorFlow's default, each operation over every core; parallel-ops: each "
                       "operation on one core, several side by side (faster for tiny steps); auto: parallel-ops for a "
-                      "CPU-only step of at most batch 4 at 64x64 (default)")
+                      "CPU-only step of at most batch 4 up to 128x128 (default)")
     data.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     metrics = parser.add_argument_group("metrics during training")

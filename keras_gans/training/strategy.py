@@ -13,10 +13,14 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 # over every core, one at a time); "parallel-ops" runs each operation on one core and
 # independent operations side by side; "auto" picks parallel-ops for a small step on a CPU-only,
 # single-device run. A tiny step is a long chain of small operations whose split costs more
-# than it saves: at batch 4 and 64x64, the article's StyleGAN step ran about 1.5x faster that
-# way, while batch 4 at 128x128 gained 3% and batch 16 at 64x64 lost 7% (docs/benchmarks.md).
+# than it saves. Measured on the article's StyleGAN (docs/benchmarks.md): at batch 4 and 64x64
+# about 1.5x faster that way; at batch 4 and 128x128 faster in float32 and bfloat16 once its
+# generator's element-wise passes were cut (2026-12-05); batch 16 at 64x64 (stylegan-cpu-64)
+# 4% slower, batch 8 at 64x64 about even. The operations' size is what counts, and with a
+# batch over 4 they are large enough to split.
 CPU_THREADING = ("auto", "split-ops", "parallel-ops")
-SMALL_STEP_PIXELS = 4 * 64 * 64  # batch x height x width up to which "auto" picks parallel-ops
+SMALL_STEP_BATCH = 4  # the largest batch for which "auto" picks parallel-ops ...
+SMALL_STEP_PIXELS = 4 * 128 * 128  # ... up to batch x height x width of
 
 
 def usable_cores() -> int:
@@ -26,7 +30,7 @@ def usable_cores() -> int:
 
 def is_small_step(batch_size: int, resolution: int) -> bool:
     """Whether a step is small enough for "auto" to pick parallel-ops (on a CPU-only single device)."""
-    return batch_size * resolution * resolution <= SMALL_STEP_PIXELS
+    return batch_size <= SMALL_STEP_BATCH and batch_size * resolution * resolution <= SMALL_STEP_PIXELS
 
 
 class StrategyError(RuntimeError):

@@ -27,11 +27,14 @@ POOLS = "print('POOLS', tf.config.threading.get_intra_op_parallelism_threads(), 
 def test_auto_runs_a_tiny_cpu_step_one_core_per_operation():
     out = _python("print(configure('auto', 4, 64))\n" + POOLS + "print('SUM', float(tf.reduce_sum(tf.ones([3]))))\n")
     assert "parallel-ops" in out and "a small step" in out
+    assert "parallel-ops" in _python("print(configure('auto', 4, 128))\n")
     assert f"POOLS 1 {CORES}" in out and "SUM 3.0" in out
 
 
 def test_auto_leaves_larger_steps_to_tensorflow():
     out = _python("print(configure('auto', 16, 64))\n" + POOLS)
+    assert "TensorFlow's default" in out and "POOLS 0 0" in out
+    out = _python("print(configure('auto', 4, 256))\n" + POOLS)
     assert "TensorFlow's default" in out and "POOLS 0 0" in out
     out = _python("print(configure('auto', 4, 64, cpu_devices=2))\n" + POOLS)  # mirrored logical CPUs
     assert "POOLS 0 0" in out

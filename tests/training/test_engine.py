@@ -44,24 +44,28 @@ def test_compiled_train_step_updates_everything(tiny_stylegan_config, r1_interva
     np.testing.assert_allclose(w_avg, np.asarray(gan.ema_generator.get_layer("truncation").w_avg))
 
 
+def _fused_convolutions_of_one_fit_step(gan) -> list[list[bytes]]:
+    """The fused_ops of every fused convolution in the graphs one fit() step actually ran."""
+    from tensorflow.python.eager import context
+
+    gan.compile()
+    context.enable_run_metadata()
+    try:
+        gan.fit(_dataset(gan.config.resolution, 4), steps_per_epoch=1, epochs=1, verbose=0)
+        metadata = context.export_run_metadata()
+    finally:
+        context.disable_run_metadata()
+    return [list(node.attr["fused_ops"].list.s) for function in metadata.function_graphs
+            for partition in function.partition_graphs for node in partition.node if "FusedConv2D" in node.op]
+
+
 def test_the_compiled_step_runs_convolutions_fused_with_their_activation(tiny_stylegan_config):
     """TensorFlow's remapper gives up on a whole graph on one bad rewrite (see
     keras_gans.layers.activation); in the training step it must succeed, which shows as
     convolutions fused with their bias and LeakyReLU in the graphs that actually ran."""
-    from tensorflow.python.eager import context
-
-    gan = build_gan(tiny_stylegan_config(16, r1_interval=1, r1_weight=1.0), seed=3)
-    gan.compile()
-    context.enable_run_metadata()
-    try:
-        gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
-        metadata = context.export_run_metadata()
-    finally:
-        context.disable_run_metadata()
-    fused = [node for function in metadata.function_graphs for partition in function.partition_graphs
-             for node in partition.node
-             if "FusedConv2D" in node.op and b"LeakyRelu" in node.attr["fused_ops"].list.s]
-    assert fused, "no convolution of the training step was fused with its activation: did the remapper fail?"
+    fused = _fused_convolutions_of_one_fit_step(build_gan(tiny_stylegan_config(16, r1_interval=1, r1_weight=1.0), seed=3))
+    assert any(b"LeakyRelu" in ops for ops in fused), \
+        "no convolution of the training step was fused with its activation: did the remapper fail?"
 
 
 def test_the_article_generator_adds_bias_and_noise_inside_its_convolutions():
@@ -69,23 +73,13 @@ def test_the_article_generator_adds_bias_and_noise_inside_its_convolutions():
     convolution. Added with BiasAdd (keras_gans.layers.EqualizedConv2D), TensorFlow's remapper
     fuses bias and noise into the convolution's kernel; added with "+", the arithmetic optimizer
     merges the two adds first and every convolution runs unfused, with two more passes."""
-    from tensorflow.python.eager import context
-
     from keras_gans.config import apply_overrides
     from keras_gans.models.stylegan import article_preset
 
-    gan = build_gan(apply_overrides(article_preset(16), {"share_fakes": "false"}, "test"), seed=2)
-    gan.compile()
-    context.enable_run_metadata()
-    try:
-        gan.fit(_dataset(16, 4), steps_per_epoch=1, epochs=1, verbose=0)
-        metadata = context.export_run_metadata()
-    finally:
-        context.disable_run_metadata()
-    fused_ops = [list(node.attr["fused_ops"].list.s) for function in metadata.function_graphs
-                 for partition in function.partition_graphs for node in partition.node if "FusedConv2D" in node.op]
+    config = apply_overrides(article_preset(16), {"share_fakes": "false"}, "test")
+    fused = _fused_convolutions_of_one_fit_step(build_gan(config, seed=2))
     # Two 3x3 convolutions per block at 4, 8 and 16 px, run for the D update's fakes and the G update.
-    assert sum(ops == [b"BiasAdd", b"Add"] for ops in fused_ops) >= 2 * 3
+    assert sum(ops == [b"BiasAdd", b"Add"] for ops in fused) >= 2 * 3
 
 
 def test_style_mixing_uses_two_latents(tiny_stylegan_config):
