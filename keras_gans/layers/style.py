@@ -216,9 +216,8 @@ def _instance_norm_affine(x, scale, bias, epsilon: float):
 
     @tf.custom_gradient
     def instance_norm_affine(x, scale, bias):
-        count = float(x.shape[1] * x.shape[2]) if x.shape[1] is not None and x.shape[2] is not None else None
-        if count is None:
-            count = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], x.dtype)
+        height, width = x.shape[1], x.shape[2]
+        count = float(height * width) if height and width else tf.cast(tf.shape(x)[1] * tf.shape(x)[2], x.dtype)
         mean = spatial_mean(x)
         centred = x - mean
         inverse_std = tf.math.rsqrt(spatial_mean(tf.square(centred)) + epsilon)

@@ -2,6 +2,7 @@
 import numpy as np
 import keras
 import pytest
+import tensorflow as tf
 
 import keras_gans  # noqa: F401
 from keras_gans import layers as L
@@ -157,7 +158,6 @@ def test_demodulation_keeps_unit_variance_whatever_the_style():
 def test_adain_in_bfloat16_gives_keras_mean_values_without_casting_its_input():
     """TensorFlow's bfloat16 reduction sums in float32, so AdaIN's moments need not go through
     keras.ops.mean's float32 copies of the activation; the values stay those of ops.mean."""
-    import tensorflow as tf
     from keras import ops
 
     rng = np.random.RandomState(5)
@@ -179,8 +179,6 @@ def test_adain_in_bfloat16_gives_keras_mean_values_without_casting_its_input():
 
 
 def test_noise_projection_is_a_one_by_one_convolution_with_the_same_gradients(tmp_path):
-    import tensorflow as tf
-
     rng = np.random.RandomState(6)
     noise = tf.constant(rng.rand(3, 8, 8, 1).astype("float32"))
     upstream = tf.constant(rng.randn(3, 8, 8, 5).astype("float32"))
@@ -205,8 +203,6 @@ def test_noise_projection_is_a_one_by_one_convolution_with_the_same_gradients(tm
 
 
 def test_noise_projection_starts_at_zero_and_its_bfloat16_gradients_are_the_rounded_exact_sums():
-    import tensorflow as tf
-
     rng = np.random.RandomState(7)
     layer = L.NoiseProjection(4, dtype="mixed_bfloat16")
     noise = tf.constant(rng.rand(2, 16, 16, 1).astype("float32"))
@@ -224,8 +220,6 @@ def test_noise_projection_starts_at_zero_and_its_bfloat16_gradients_are_the_roun
 
 
 def test_adain_gradient_written_out_is_the_automatic_gradient_to_second_order():
-    import tensorflow as tf
-
     rng = np.random.RandomState(8)
     x = tf.constant(rng.randn(2, 6, 6, 3) * 2 + 1)
     style = tf.constant(rng.randn(2, 6) * 0.3)
