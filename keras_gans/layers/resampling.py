@@ -1,4 +1,4 @@
-"""Bilinear upsampling that stays in the compute dtype's cost.
+"""Bilinear upsampling without Keras's clip of bfloat16 results.
 
 Keras' ``UpSampling2D(interpolation="bilinear")`` resizes with TensorFlow's ``ResizeBilinear``,
 which returns float32 for bfloat16 input, then casts back with ``saturate_cast``: a clip to the

@@ -13,11 +13,10 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 # over every core, one at a time); "parallel-ops" runs each operation on one core and
 # independent operations side by side; "auto" picks parallel-ops for a small step on a CPU-only,
 # single-device run. A tiny step is a long chain of small operations whose split costs more
-# than it saves. Measured on the article's StyleGAN (docs/benchmarks.md): at batch 4 and 64x64
-# about 1.5x faster that way; at batch 4 and 128x128 faster in float32 and bfloat16 once its
-# generator's element-wise passes were cut (2026-12-05); batch 16 at 64x64 (stylegan-cpu-64)
-# 4% slower, batch 8 at 64x64 about even. The operations' size is what counts, and with a
-# batch over 4 they are large enough to split.
+# than it saves. Measured (docs/benchmarks.md): the article's StyleGAN at batch 4 ran about 1.5x
+# faster that way at 64x64, and 1-30% faster at 128x128 in float32 and bfloat16 once its
+# generator's element-wise passes were cut (2026-12-05); stylegan-cpu-64 (batch 16, 64x64) was
+# 4% slower and stylegan-conditional-64 (batch 8, 64x64) about even.
 CPU_THREADING = ("auto", "split-ops", "parallel-ops")
 SMALL_STEP_BATCH = 4  # the largest batch for which "auto" picks parallel-ops ...
 SMALL_STEP_PIXELS = 4 * 128 * 128  # ... up to batch x height x width of
