@@ -8,6 +8,7 @@ of it gives the AdaIN scale and bias, and :class:`NoiseInjection` adds per-pixel
 from __future__ import annotations
 
 import math
+import os
 
 import keras
 import tensorflow as tf
@@ -209,10 +210,72 @@ def spatial_mean(x):
 
 def _instance_norm_affine(x, scale, bias, epsilon: float):
     """``scale * (x - mean) / sqrt(variance + epsilon) + bias`` over each sample's and channel's
-    pixels, with the gradient written out (the batch-norm backward, per instance): besides two
-    sums it takes three passes over the activation, where TensorFlow's automatic gradient of the
-    same expression takes about ten (a broadcast and a divide for each mean's gradient, and the
-    variance's chain). Both are the same function; they round differently."""
+    pixels: per sample through the fused batch-norm kernel where that can run (see
+    :func:`_fused_instance_norm_affine`), otherwise with the gradient written out."""
+    if _can_fuse_instance_norm(x):
+        return _fused_instance_norm_affine(x, scale, bias, epsilon)
+    return _written_out_instance_norm_affine(x, scale, bias, epsilon)
+
+
+def _can_fuse_instance_norm(x) -> bool:
+    """Whether the per-sample fused batch norm is the faster kernel for this activation, by
+    benchmarks/instance_norm_kernels.py on a 2-core CPU (table in docs/benchmarks.md). oneDNN's
+    kernel costs a fixed 10-20 us per sample and call, and 70 us or more when it spreads over
+    several threads; in bfloat16 with fewer than 16 channels it takes a slow path. So: at least
+    16 channels and 16x16 pixels, and where each op runs on one thread (the parallel-ops
+    threading of keras_gans.training.strategy) any such size; with several threads per op only
+    activations of at least 64x64 pixels and 2^17 values per sample.
+
+    Never with a GPU: cuDNN's batch norm raises epsilon to 1e-5 (AdaIN uses 1e-8), and the
+    speed was measured on CPUs. The batch must be static to split it; a traced call with a
+    dynamic batch takes the written-out route."""
+    if x.shape.rank != 4 or x.shape[0] is None or x.dtype not in (tf.float32, tf.bfloat16) or _gpu_present():
+        return False
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    if not (height and width and channels) or channels < 16 or height * width < 16 * 16:
+        return False
+    intra_op_threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+    return intra_op_threads == 1 or (height * width >= 64 * 64 and height * width * channels >= 2 ** 17)
+
+
+_GPU_PRESENT: list[bool] = []
+
+
+def _gpu_present() -> bool:
+    if not _GPU_PRESENT:
+        _GPU_PRESENT.append(bool(tf.config.list_logical_devices("GPU")))
+    return _GPU_PRESENT[0]
+
+
+def _fused_instance_norm_affine(x, scale, bias, epsilon: float):
+    """Instance norm as one batch norm per sample: a sample of a channels-last batch is a
+    contiguous (1, height, width, channels) block, over which batch norm's statistics are
+    exactly instance norm's, and the per-sample style is that batch norm's scale and offset.
+    TensorFlow splits a batch along its first axis without copying, so the cost is the fused
+    kernel (oneDNN's, statistics and the affine in two passes; its gradient likewise, and
+    differentiable again) plus one concatenation, where the written-out form makes five passes
+    forward and seven backward. The statistics are summed in float32 and the output rounded
+    once, also in bfloat16."""
+    samples = tf.split(x, x.shape[0], axis=0)
+    scales = tf.unstack(tf.cast(scale, tf.float32), num=x.shape[0])
+    offsets = tf.unstack(tf.cast(bias, tf.float32), num=x.shape[0])
+    no_statistics = tf.constant([], tf.float32)
+    outputs = [
+        tf.raw_ops.FusedBatchNormV3(
+            x=sample, scale=sample_scale, offset=sample_offset, mean=no_statistics,
+            variance=no_statistics, epsilon=epsilon, exponential_avg_factor=1.0,
+            data_format="NHWC", is_training=True,
+        )[0]
+        for sample, sample_scale, sample_offset in zip(samples, scales, offsets)
+    ]
+    return outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=0)
+
+
+def _written_out_instance_norm_affine(x, scale, bias, epsilon: float):
+    """The instance norm with the gradient written out (the batch-norm backward, per instance):
+    besides two sums it takes three passes over the activation, where TensorFlow's automatic
+    gradient of the same expression takes about ten (a broadcast and a divide for each mean's
+    gradient, and the variance's chain). Both are the same function; they round differently."""
 
     @tf.custom_gradient
     def instance_norm_affine(x, scale, bias):

@@ -155,27 +155,88 @@ def test_demodulation_keeps_unit_variance_whatever_the_style():
     assert np.asarray(plain([x, np.full((4, 32), 100.0, "float32")])).std() > 10
 
 
-def test_adain_in_bfloat16_gives_keras_mean_values_without_casting_its_input():
-    """TensorFlow's bfloat16 reduction sums in float32, so AdaIN's moments need not go through
-    keras.ops.mean's float32 copies of the activation; the values stay those of ops.mean."""
+def test_adain_in_bfloat16_is_closer_to_exact_than_keras_element_wise_ops_and_never_casts_its_input():
+    """With a static batch (and an activation this large) AdaIN runs as one fused batch norm per sample, whose statistics and
+    affine are computed in float32 and rounded once; with a dynamic batch the written-out form
+    gives keras.ops.mean's values (TensorFlow's bfloat16 reduction sums in float32 already).
+    Neither copies the activation to float32."""
     from keras import ops
 
     rng = np.random.RandomState(5)
-    x = tf.cast(rng.randn(2, 16, 16, 4) * 3 + 1, tf.bfloat16)
-    style = tf.cast(rng.randn(2, 8) * 0.3, tf.bfloat16)
+    x = tf.cast(rng.randn(2, 64, 64, 32) * 3 + 1, tf.bfloat16)
+    style = tf.cast(rng.randn(2, 64) * 0.3, tf.bfloat16)
     layer = L.AdaIN(scale_offset=1.0, dtype="mixed_bfloat16")
 
     def keras_moments(x, style):
-        scale, bias = style[:, :4] + 1.0, style[:, 4:]
+        scale, bias = style[:, :32] + 1.0, style[:, 32:]
         mean = ops.mean(x, axis=(1, 2), keepdims=True)
         variance = ops.mean(ops.square(x - mean), axis=(1, 2), keepdims=True)
         multiplier = scale[:, None, None, :] * ops.rsqrt(variance + 1e-8)
         return x * multiplier + (bias[:, None, None, :] - mean * multiplier)
 
-    np.testing.assert_array_equal(np.float32(layer([x, style])), np.float32(keras_moments(x, style)))
-    graph = tf.function(lambda x, style: layer([x, style])).get_concrete_function(x, style).graph
-    activation_casts = [op for op in graph.get_operations() if op.type == "Cast" and op.outputs[0].shape == x.shape]
-    assert not activation_casts
+    exact = np.asarray(keras_moments(tf.cast(x, tf.float64), tf.cast(style, tf.float64)))
+    static_batch = tf.function(lambda x, style: layer([x, style]))
+    dynamic_batch = tf.function(
+        lambda x, style: layer([x, style]),
+        input_signature=[tf.TensorSpec((None, 64, 64, 32), tf.bfloat16), tf.TensorSpec((None, 64), tf.bfloat16)],
+    )
+    fused_error = np.abs(np.float64(static_batch(x, style)) - exact).max()
+    assert fused_error <= np.abs(np.float64(keras_moments(x, style)) - exact).max()
+    assert fused_error <= 2 ** -7 * np.abs(exact).max()  # one bfloat16 step at the largest value
+    np.testing.assert_array_equal(np.float32(dynamic_batch(x, style)), np.float32(keras_moments(x, style)))
+    for function, fused in ((static_batch, True), (dynamic_batch, False)):
+        graph = function.get_concrete_function(x, style).graph
+        activation_casts = [op for op in graph.get_operations() if op.type == "Cast" and op.outputs[0].shape[1:] == x.shape[1:]]
+        assert not activation_casts
+        assert any(op.type == "FusedBatchNormV3" for op in graph.get_operations()) == fused
+
+
+def test_adain_as_per_sample_batch_norm_equals_the_written_out_form_to_second_order():
+    from keras_gans.layers.style import _fused_instance_norm_affine, _written_out_instance_norm_affine
+
+    rng = np.random.RandomState(9)
+    x = tf.constant((rng.randn(3, 8, 8, 5) * 2 + 1).astype("float32"))
+    scale, bias = (tf.constant(rng.randn(3, 5).astype("float32")) for _ in range(2))
+    upstream = tf.constant(rng.randn(3, 8, 8, 5).astype("float32"))
+
+    def first_and_second_order(function):
+        with tf.GradientTape() as outer:
+            outer.watch([x, scale])
+            with tf.GradientTape() as inner:
+                inner.watch([x, scale, bias])
+                outputs = function(x, scale, bias, 1e-8)
+            gradients = inner.gradient(outputs, [x, scale, bias], output_gradients=upstream)
+            penalty = tf.reduce_sum(tf.square(gradients[0]))  # as R1 or path length would
+        return [outputs, *gradients, *outer.gradient(penalty, [x, scale])]
+
+    for got, want in zip(first_and_second_order(_fused_instance_norm_affine), first_and_second_order(_written_out_instance_norm_affine)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4 * np.abs(np.asarray(want)).max())
+    one_sample = _fused_instance_norm_affine(x[:1], scale[:1], bias[:1], 1e-8)
+    np.testing.assert_allclose(np.asarray(one_sample), np.asarray(_written_out_instance_norm_affine(x[:1], scale[:1], bias[:1], 1e-8)), rtol=1e-5, atol=1e-5)
+    constant = tf.fill((2, 4, 4, 3), 0.25)  # a constant channel normalises to zero, then the bias
+    np.testing.assert_allclose(np.asarray(_fused_instance_norm_affine(constant, scale[:2, :3], bias[:2, :3], 1e-8)), np.broadcast_to(np.asarray(bias[:2, None, None, :3]), (2, 4, 4, 3)), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape, dtype, intra_op_threads, fused",
+    [
+        ((4, 128, 128, 16), tf.bfloat16, 2, True),  # 2^18 values a sample: fused at any threading
+        ((4, 16, 16, 128), tf.bfloat16, 1, True),  # one thread per op: the fixed cost is small
+        ((4, 16, 16, 128), tf.bfloat16, 2, False),  # threaded calls cost more than the passes they save
+        ((16, 64, 64, 16), tf.float32, 2, False),  # 2^16 values: the two take about as long
+        ((4, 64, 64, 8), tf.bfloat16, 1, False),  # oneDNN's slow path below 16 channels
+        ((4, 8, 8, 128), tf.float32, 1, False),  # 8x8: the fixed cost outweighs the passes
+        ((None, 128, 128, 16), tf.float32, 1, False),  # a dynamic batch cannot be split
+        ((4, 128, 128, 16), tf.float64, 1, False),
+    ],
+)
+def test_adain_picks_the_fused_kernel_where_it_was_measured_faster(monkeypatch, shape, dtype, intra_op_threads, fused):
+    from keras_gans.layers.style import _can_fuse_instance_norm
+
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: intra_op_threads)
+    seen = []
+    tf.function(lambda x: seen.append(_can_fuse_instance_norm(x)) or x).get_concrete_function(tf.TensorSpec(shape, dtype))
+    assert seen == [fused]
 
 
 def test_noise_projection_is_a_one_by_one_convolution_with_the_same_gradients(tmp_path):

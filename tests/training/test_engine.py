@@ -44,8 +44,8 @@ def test_compiled_train_step_updates_everything(tiny_stylegan_config, r1_interva
     np.testing.assert_allclose(w_avg, np.asarray(gan.ema_generator.get_layer("truncation").w_avg))
 
 
-def _fused_convolutions_of_one_fit_step(gan) -> list[list[bytes]]:
-    """The fused_ops of every fused convolution in the graphs one fit() step actually ran."""
+def _nodes_of_one_fit_step(gan) -> list:
+    """Every node of the graphs one fit() step actually ran (after Grappler's rewrites)."""
     from tensorflow.python.eager import context
 
     gan.compile()
@@ -55,31 +55,43 @@ def _fused_convolutions_of_one_fit_step(gan) -> list[list[bytes]]:
         metadata = context.export_run_metadata()
     finally:
         context.disable_run_metadata()
-    return [list(node.attr["fused_ops"].list.s) for function in metadata.function_graphs
-            for partition in function.partition_graphs for node in partition.node if "FusedConv2D" in node.op]
+    return [node for function in metadata.function_graphs for partition in function.partition_graphs for node in partition.node]
+
+
+def _fused_convolutions(nodes) -> list[list[bytes]]:
+    """The fused_ops of every fused convolution among the nodes."""
+    return [list(node.attr["fused_ops"].list.s) for node in nodes if "FusedConv2D" in node.op]
 
 
 def test_the_compiled_step_runs_convolutions_fused_with_their_activation(tiny_stylegan_config):
     """TensorFlow's remapper gives up on a whole graph on one bad rewrite (see
     keras_gans.layers.activation); in the training step it must succeed, which shows as
     convolutions fused with their bias and LeakyReLU in the graphs that actually ran."""
-    fused = _fused_convolutions_of_one_fit_step(build_gan(tiny_stylegan_config(16, r1_interval=1, r1_weight=1.0), seed=3))
+    fused = _fused_convolutions(_nodes_of_one_fit_step(build_gan(tiny_stylegan_config(16, r1_interval=1, r1_weight=1.0), seed=3)))
     assert any(b"LeakyRelu" in ops for ops in fused), \
         "no convolution of the training step was fused with its activation: did the remapper fail?"
 
 
-def test_the_article_generator_adds_bias_and_noise_inside_its_convolutions():
+def test_the_article_generator_adds_bias_and_noise_inside_its_convolutions_and_normalises_in_fused_kernels(monkeypatch):
     """The article's g_block adds a bias and a 1x1 convolution of the noise after each 3x3
     convolution. Added with BiasAdd (keras_gans.layers.EqualizedConv2D), TensorFlow's remapper
     fuses bias and noise into the convolution's kernel; added with "+", the arithmetic optimizer
-    merges the two adds first and every convolution runs unfused, with two more passes."""
+    merges the two adds first and every convolution runs unfused, with two more passes. AdaIN
+    then runs as per-sample fused batch norms, forward and backward (keras_gans.layers.style)."""
     from keras_gans.config import apply_overrides
     from keras_gans.models.stylegan import article_preset
 
+    # The kernel choice as under the parallel-ops threading that batch 4 runs with (one thread
+    # per op), which the test process's own threading would not pick at 16x16.
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 1)
     config = apply_overrides(article_preset(16), {"share_fakes": "false"}, "test")
-    fused = _fused_convolutions_of_one_fit_step(build_gan(config, seed=2))
+    nodes = _nodes_of_one_fit_step(build_gan(config, seed=2))
     # Two 3x3 convolutions per block at 4, 8 and 16 px, run for the D update's fakes and the G update.
-    assert sum(ops == [b"BiasAdd", b"Add"] for ops in fused) >= 2 * 3
+    assert sum(ops == [b"BiasAdd", b"Add"] for ops in _fused_convolutions(nodes)) >= 2 * 3
+    # The 16 px block's two AdaINs (smaller ones stay written out), 4 samples each: forward for
+    # both updates, backward for G's. fit() must trace a static batch for this.
+    assert sum(node.op.endswith("FusedBatchNormV3") for node in nodes) == 2 * 2 * 4
+    assert sum(node.op.endswith("FusedBatchNormGradV3") for node in nodes) == 2 * 4
 
 
 def test_style_mixing_uses_two_latents(tiny_stylegan_config):
