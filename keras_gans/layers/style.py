@@ -234,7 +234,10 @@ def _can_fuse_instance_norm(x) -> bool:
     height, width, channels = x.shape[1], x.shape[2], x.shape[3]
     if not (height and width and channels) or channels < 16 or height * width < 16 * 16:
         return False
-    intra_op_threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+    # Set through tf.config (keras_gans.training.strategy) or, before TensorFlow starts, the
+    # environment (what that module's error message suggests).
+    intra_op_threads = (tf.config.threading.get_intra_op_parallelism_threads()
+                        or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or os.cpu_count() or 1)
     return intra_op_threads == 1 or (height * width >= 64 * 64 and height * width * channels >= 2 ** 17)
 
 

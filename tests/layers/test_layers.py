@@ -234,9 +234,24 @@ def test_adain_picks_the_fused_kernel_where_it_was_measured_faster(monkeypatch, 
     from keras_gans.layers.style import _can_fuse_instance_norm
 
     monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: intra_op_threads)
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     seen = []
     tf.function(lambda x: seen.append(_can_fuse_instance_norm(x)) or x).get_concrete_function(tf.TensorSpec(shape, dtype))
     assert seen == [fused]
+
+
+def test_adain_reads_one_thread_per_op_from_the_environment_too(monkeypatch):
+    """TF_NUM_INTRAOP_THREADS=1 before Python starts is the other way to parallel-ops."""
+    from keras_gans.layers.style import _can_fuse_instance_norm
+
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    spec = tf.TensorSpec((4, 16, 16, 128), tf.bfloat16)
+    for environment, fused in (("1", True), ("", False)):
+        monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", environment)
+        seen = []
+        tf.function(lambda x: seen.append(_can_fuse_instance_norm(x)) or x).get_concrete_function(spec)
+        assert seen == [fused]
 
 
 def test_noise_projection_is_a_one_by_one_convolution_with_the_same_gradients(tmp_path):
