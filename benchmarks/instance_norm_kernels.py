@@ -6,7 +6,7 @@
 keras_gans.layers.AdaIN normalises each sample's channels in one of two ways (both the same
 function, rounding differently; keras_gans/layers/style.py):
 - written out: mean, variance and the affine as element-wise TensorFlow ops, with the backward
-  pass written out (five passes over the activation forward, seven backward);
+  pass written out (four element-wise passes and two reductions forward, five and two backward);
 - fused: one oneDNN batch norm per sample (a sample of a channels-last batch is a contiguous
   block whose batch-norm statistics are its instance-norm statistics), forward and backward in
   two passes each, at a fixed cost per sample and call.

@@ -237,8 +237,15 @@ def _can_fuse_instance_norm(x) -> bool:
     # Set through tf.config (keras_gans.training.strategy) or, before TensorFlow starts, the
     # environment (what that module's error message suggests).
     intra_op_threads = (tf.config.threading.get_intra_op_parallelism_threads()
-                        or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or os.cpu_count() or 1)
+                        or _environment_intra_op_threads() or os.cpu_count() or 1)
     return intra_op_threads == 1 or (height * width >= 64 * 64 and height * width * channels >= 2 ** 17)
+
+
+def _environment_intra_op_threads() -> int:
+    try:
+        return int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
+    except ValueError:  # TensorFlow ignores a value it cannot read; so does this choice
+        return 0
 
 
 _GPU_PRESENT: list[bool] = []
@@ -256,9 +263,9 @@ def _fused_instance_norm_affine(x, scale, bias, epsilon: float):
     exactly instance norm's, and the per-sample style is that batch norm's scale and offset.
     TensorFlow splits a batch along its first axis without copying, so the cost is the fused
     kernel (oneDNN's, statistics and the affine in two passes; its gradient likewise, and
-    differentiable again) plus one concatenation, where the written-out form makes five passes
-    forward and seven backward. The statistics are summed in float32 and the output rounded
-    once, also in bfloat16."""
+    differentiable again) plus one concatenation, where the written-out form makes four
+    element-wise passes and two reductions forward, and five and two backward. The statistics
+    are summed in float32 and the output rounded once, also in bfloat16."""
     samples = tf.split(x, x.shape[0], axis=0)
     scales = tf.unstack(tf.cast(scale, tf.float32), num=x.shape[0])
     offsets = tf.unstack(tf.cast(bias, tf.float32), num=x.shape[0])
@@ -276,8 +283,8 @@ def _fused_instance_norm_affine(x, scale, bias, epsilon: float):
 
 def _written_out_instance_norm_affine(x, scale, bias, epsilon: float):
     """The instance norm with the gradient written out (the batch-norm backward, per instance):
-    besides two sums it takes three passes over the activation, where TensorFlow's automatic
-    gradient of the same expression takes about ten (a broadcast and a divide for each mean's
+    besides two sums it takes five element-wise passes over the activation, where TensorFlow's
+    automatic gradient of the same expression takes about ten (a broadcast and a divide for each mean's
     gradient, and the variance's chain). Both are the same function; they round differently."""
 
     @tf.custom_gradient
