@@ -67,7 +67,10 @@ def checkpoint_problem(path: str | Path) -> str | None:
     expected = meta.get("sha256")
     if expected is None:
         return None
-    actual = _file_digests(path)
+    try:
+        actual = _file_digests(path)
+    except OSError as error:  # e.g. pruned by a training process (--keep) while being read
+        return f"its files could not be read ({error}); a running training may have just removed it"
     for name, digest in expected.items():
         if name not in actual:
             return f"{name} is missing"

@@ -184,6 +184,33 @@ def test_corrupted_checkpoint_is_detected_and_the_previous_one_used(damage, tiny
     assert int(again.images_seen.numpy()) == 4
 
 
+def test_a_checkpoint_pruned_while_being_checked_is_skipped_not_a_crash(tmp_path, monkeypatch, capsys):
+    """A training run with --keep removes old checkpoints while another process (a resumed run,
+    evaluate, the gallery, the fault test's watcher) may be verifying one."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from keras_gans.data.dedupe import file_sha256
+    from keras_gans.training import checkpoints
+
+    for images in (4, 8):
+        folder = tmp_path / f"ckpt-{images:09d}"
+        folder.mkdir()
+        (folder / "state.index").write_bytes(b"index %d" % images)
+        (folder / "meta.json").write_text(json.dumps({"sha256": {"state.index": file_sha256(folder / "state.index")}}))
+    newest = tmp_path / "ckpt-000000008"
+
+    def pruned_while_hashing(path):
+        if newest in Path(path).parents:
+            shutil.rmtree(newest)
+        return file_sha256(path)
+
+    monkeypatch.setattr(checkpoints, "file_sha256", pruned_while_hashing)
+    assert checkpoints.latest_checkpoint(tmp_path) == tmp_path / "ckpt-000000004"
+    assert "a running training may have just removed it" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("emulated", [True, False])
 def test_mixed_precision_warns_where_bfloat16_is_emulated(tiny_stylegan_config, monkeypatch, emulated):
     import warnings
