@@ -7,6 +7,7 @@ of it gives the AdaIN scale and bias, and :class:`NoiseInjection` adds per-pixel
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -248,13 +249,9 @@ def _environment_intra_op_threads() -> int:
         return 0
 
 
-_GPU_PRESENT: list[bool] = []
-
-
+@functools.cache
 def _gpu_present() -> bool:
-    if not _GPU_PRESENT:
-        _GPU_PRESENT.append(bool(tf.config.list_logical_devices("GPU")))
-    return _GPU_PRESENT[0]
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def _fused_instance_norm_affine(x, scale, bias, epsilon: float):
