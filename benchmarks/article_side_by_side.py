@@ -1,8 +1,8 @@
 """Training speed of the article's own StyleGAN code and of keras_gans' `stylegan-article`
 preset (the same networks, layer for layer) in float32 and bfloat16, measured in one invocation.
 
-    python benchmarks/article_side_by_side.py                         # 64, 128 and 256 px, one round
-    python benchmarks/article_side_by_side.py --resolutions 64 --rounds 3
+    python benchmarks/article_side_by_side.py                         # 64, 128 and 256 px, four rounds
+    python benchmarks/article_side_by_side.py --resolutions 64 --rounds 8
 
 At every resolution the runs go back to back, each in a fresh process (batch 4, random images,
 median of 3 timed runs after a warm-up): the article's code through
@@ -192,7 +192,9 @@ def table(result: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolutions", default="64,128,256")
-    parser.add_argument("--rounds", type=int, default=1, help="rounds of all three systems (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="rounds of all three systems, the median reported (default 4: single rounds at 64x64 "
+                        "scatter by 10-20%%, docs/benchmarks.md)")
     parser.add_argument("--shared-fakes", action="store_true",
                         help="also time float32 with share_fakes=true (one generator pass for both updates)")
     parser.add_argument("--no-bfloat16", action="store_true",
