@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gans import hardware
 from keras_gans.replicas import per_replica
 
 
@@ -238,7 +239,7 @@ def _can_fuse_instance_norm(x) -> bool:
     # Set through tf.config (keras_gans.training.strategy) or, before TensorFlow starts, the
     # environment (what that module's error message suggests).
     intra_op_threads = (tf.config.threading.get_intra_op_parallelism_threads()
-                        or _environment_intra_op_threads() or os.cpu_count() or 1)
+                        or _environment_intra_op_threads() or hardware.usable_cores())
     return intra_op_threads == 1 or (height * width >= 64 * 64 and height * width * channels >= 2 ** 17)
 
 

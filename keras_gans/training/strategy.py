@@ -8,6 +8,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from keras_gans.hardware import usable_cores
+
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 # How TensorFlow spreads a step over CPU cores: "split-ops" is its default (each operation split
 # over every core, one at a time); "parallel-ops" runs each operation on one core and
@@ -20,11 +22,6 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 CPU_THREADING = ("auto", "split-ops", "parallel-ops")
 SMALL_STEP_BATCH = 4  # the largest batch for which "auto" picks parallel-ops ...
 SMALL_STEP_PIXELS = 4 * 128 * 128  # ... up to batch x height x width of
-
-
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def is_small_step(batch_size: int, resolution: int) -> bool:

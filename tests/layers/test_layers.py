@@ -245,10 +245,26 @@ def test_adain_reads_one_thread_per_op_from_the_environment_too(monkeypatch):
     from keras_gans.layers.style import _can_fuse_instance_norm
 
     monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("keras_gans.hardware.usable_cores", lambda: 2)
     spec = tf.TensorSpec((4, 16, 16, 128), tf.bfloat16)
     for environment, fused in (("1", True), ("", False)):
         monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", environment)
+        seen = []
+        tf.function(lambda x: seen.append(_can_fuse_instance_norm(x)) or x).get_concrete_function(spec)
+        assert seen == [fused]
+
+
+def test_adain_counts_the_cores_this_process_may_use(monkeypatch):
+    """With nothing set, one usable core (an affinity mask of one, on a many-core machine) means
+    one thread per op, so the fused kernel's small fixed cost applies."""
+    from keras_gans.layers.style import _can_fuse_instance_norm
+
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    spec = tf.TensorSpec((4, 16, 16, 128), tf.bfloat16)
+    for affinity, fused in (({3}, True), (set(range(8)), False)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid, cores=affinity: cores, raising=False)
         seen = []
         tf.function(lambda x: seen.append(_can_fuse_instance_norm(x)) or x).get_concrete_function(spec)
         assert seen == [fused]
