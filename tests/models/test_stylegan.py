@@ -1,5 +1,7 @@
 """StyleGAN: the article preset's shapes, building at several resolutions, safe-mode round
 trips, and the truncation trick."""
+import dataclasses
+
 import numpy as np
 import keras
 import pytest
@@ -203,3 +205,31 @@ def test_style_choices_are_checked_when_the_config_is_resolved(tiny_stylegan_con
         tiny_stylegan_config(16, style_block="adin")
     with pytest.raises(ConfigError, match="generator_output"):
         tiny_stylegan_config(16, generator_output="residual")
+
+
+def test_discriminator_width_multiplier_widens_the_formula_and_refuses_explicit_widths():
+    from keras_gans.config import apply_overrides, preset_config
+
+    cpu = apply_overrides(preset_config("stylegan-cpu-64"), {"resolution": "128"}, "test")
+    wide = dataclasses.replace(cpu, discriminator_width_multiplier=2)
+    assert discriminator_widths(cpu) == [8, 16, 32, 64, 128]
+    assert discriminator_widths(wide) == [16, 32, 64, 128, 256]
+    assert build_discriminator(wide).count_params() > 3 * build_discriminator(cpu).count_params()
+    with pytest.raises(ValueError, match="set one of the two"):
+        build_discriminator(dataclasses.replace(wide, discriminator_widths=(8, 8, 8, 8, 8)))
+    with pytest.raises(ValueError, match="at least 1"):
+        build_discriminator(dataclasses.replace(cpu, discriminator_width_multiplier=0))
+
+
+def test_small_set_preset_is_the_recipe_docs_quality_measured():
+    """docs/quality.md ("A wider discriminator") ran --model stylegan with these settings at 128x128;
+    the preset must resolve to the same configuration, augmentation aside."""
+    from keras_gans.config import apply_overrides, model_default_config, preset_config
+
+    measured = apply_overrides(model_default_config("stylegan"), {
+        "resolution": "128", "mapping_layers": "2", "batch_size": "8", "g_learning_rate": "1.5e-3",
+        "d_learning_rate": "1.5e-3", "discriminator_widths": "16,32,64,128,256", "augment": "diffaug"}, "test")
+    preset = apply_overrides(preset_config("stylegan-small-set"), {"resolution": "128"}, "test")
+    assert discriminator_widths(preset) == discriminator_widths(measured)
+    differing = {f.name for f in dataclasses.fields(preset) if getattr(preset, f.name) != getattr(measured, f.name)}
+    assert differing == {"discriminator_widths", "discriminator_width_multiplier"}
