@@ -13,7 +13,7 @@ Reads top to bottom like fig. 1b: mapping network, synthesis network, full gener
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import keras
@@ -474,9 +474,7 @@ def small_set_preset() -> StyleGANConfig:
     On 403 paintings at 128x128, 40 kimg, its KID was 33% lower than the same recipe's without
     augmentation (FID 140 against 180), where stylegan-cpu-64 with DiffAugment made no difference
     at 40 kimg (docs/quality.md, "A wider discriminator"). The wider D costs about 1.9x per image."""
-    import dataclasses
-
-    return dataclasses.replace(
+    return replace(
         cpu_64_preset(), augment="diffaug", discriminator_width_multiplier=2,
         mapping_layers=2, batch_size=8, g_learning_rate=1.5e-3, d_learning_rate=1.5e-3,
     )
@@ -498,9 +496,7 @@ def conditional_64_preset() -> StyleGANConfig:
     batch 16, and more classes painted apart (docs/quality.md, "Two mapping layers and batch 8").
     Learning rates 1.5e-3 instead of 2.5e-3: at batch 8 the faces come out cleaner, KID 0.180
     against 0.229 in the same minutes (docs/quality.md, "Learning rates 1.5e-3")."""
-    import dataclasses
-
-    return dataclasses.replace(
+    return replace(
         cpu_64_preset(), conditional=True, mapping_layers=2, batch_size=8, g_learning_rate=1.5e-3, d_learning_rate=1.5e-3
     )
 
