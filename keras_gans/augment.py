@@ -187,8 +187,9 @@ def _apply_geometric(images, inverse):
     )
 
 
-def _colour_matrix(batch, names, p, seed_generator):
-    """The (batch, 4, 4) colour transform of RGB in [-1, 1] (homogeneous)."""
+def _colour_matrix(batch, names, p, seed_generator, hue_max=1.0):
+    """The (batch, 4, 4) colour transform of RGB in [-1, 1] (homogeneous); hue rotations are
+    uniform within +-``hue_max`` half-turns (the paper's range is the whole turn, 1)."""
     colour = tf.eye(4, batch_shape=[batch])
     axis = tf.constant([_LUMA, _LUMA, _LUMA, 0.0])
     outer = axis[:, None] * axis[None, :]
@@ -203,7 +204,7 @@ def _colour_matrix(batch, names, p, seed_generator):
         flip = _gate(tf.floor(_draw([batch], seed_generator) * 2), p, seed_generator)
         colour = (tf.eye(4)[None] - 2.0 * outer[None] * flip[:, None, None]) @ colour
     if "hue" in names:
-        theta = _gate((_draw([batch], seed_generator) * 2 - 1) * math.pi, p, seed_generator)
+        theta = _gate((_draw([batch], seed_generator) * 2 - 1) * (math.pi * hue_max), p, seed_generator)
         colour = _rotate_about_luma(theta) @ colour
     if "saturation" in names:
         scale = tf.exp(_gate(_draw([batch], seed_generator, "normal") * 1.0 * ln2, p, seed_generator))
@@ -224,8 +225,9 @@ def _rotate_about_luma(theta):
     ])
 
 
-def ada_augment(images, p, seed_generator, pipeline: str = "bgc"):
-    """ADA's augmentations of ``pipeline`` (a key of ADA_PIPELINES), each with probability ``p``."""
+def ada_augment(images, p, seed_generator, pipeline: str = "bgc", hue_max: float = 1.0):
+    """ADA's augmentations of ``pipeline`` (a key of ADA_PIPELINES), each with probability ``p``;
+    ``hue_max`` narrows the hue rotations to +-``hue_max`` half-turns."""
     names = ADA_PIPELINES[pipeline]
     dtype = images.dtype
     images = tf.cast(images, tf.float32)
@@ -235,7 +237,7 @@ def ada_augment(images, p, seed_generator, pipeline: str = "bgc"):
         inverse = _geometric_inverse(batch, images.shape[1], images.shape[2], names, p, seed_generator)
         images = _apply_geometric(images, inverse)
     if any(name in names for name in ADA_PIPELINES["color"]) and images.shape[-1] == 3:
-        colour = _colour_matrix(batch, names, p, seed_generator)
+        colour = _colour_matrix(batch, names, p, seed_generator, hue_max)
         images = tf.einsum("bij,bhwj->bhwi", colour[:, :3, :3], images) + colour[:, None, None, :3, 3]
     return tf.cast(images, dtype)
 

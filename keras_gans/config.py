@@ -90,7 +90,10 @@ class GANConfig:
     # moves every ada_interval steps toward keeping r_t = E[sign(D(real))] at ada_target, fast
     # enough to go from 0 to 1 in augment_speed_kimg thousand images (the paper's 500 suits
     # runs of tens of thousands of kimg, not a 40-kimg CPU run). p is saved in checkpoints.
+    # ada_hue_max bounds the hue rotations to +-ada_hue_max half-turns (the paper's 1: any hue);
+    # short runs can take rotated palettes from it (docs/quality.md's leak checks).
     ada_pipeline: AdaPipelineChoice = "bgc"
+    ada_hue_max: float = 1.0
     augment_p: float = 0.0
     augment_adjust: bool = True
     ada_target: float = 0.6
@@ -154,6 +157,10 @@ class GANConfig:
                 )
         if not 0.0 <= self.augment_p <= 1.0:
             raise ConfigError(f"augment_p: {self.augment_p} is not a probability (0 to 1)")
+        if not 0.0 <= self.ada_hue_max <= 1.0:
+            raise ConfigError(
+                f"ada_hue_max: {self.ada_hue_max} is outside 0 to 1 (half-turns of hue; 1 allows any hue, 0 none)"
+            )
         if self.augment_speed_kimg <= 0 or self.ada_interval < 1:
             raise ConfigError("augment_speed_kimg must be > 0 and ada_interval >= 1")
         unknown = [n for n in (x.strip() for x in self.diffaugment_policy.split(",")) if n and n not in DIFFAUGMENT_TRANSFORMS]

@@ -121,6 +121,29 @@ def test_ada_settings_are_checked_when_the_config_is_resolved(tiny_stylegan_conf
         tiny_stylegan_config(16, augment="ada", ada_pipeline="bgcf")
     with pytest.raises(ConfigError, match="augment_p"):
         tiny_stylegan_config(16, augment="ada", augment_p=1.5)
+    with pytest.raises(ConfigError, match="ada_hue_max: 2.0 is outside 0 to 1"):
+        tiny_stylegan_config(16, augment="ada", ada_hue_max=2.0)
+
+
+def test_ada_hue_max_bounds_the_hue_rotation():
+    # A saturated red under hue rotations alone (the colour group at p=1 minus the other
+    # transforms): its hue angle about the grey axis moves by at most hue_max half-turns.
+    import math
+
+    red = tf.tile(tf.constant([[[[1.0, -1.0, -1.0]]]]), [512, 1, 1, 1])
+
+    def angles(hue_max):
+        colour = augment._colour_matrix(512, ("hue",), 1.0, keras.random.SeedGenerator(3), hue_max)
+        rgb = np.asarray(tf.einsum("bij,bhwj->bhwi", colour[:, :3, :3], red) + colour[:, None, None, :3, 3])[:, 0, 0]
+        # Hue angle in the plane orthogonal to grey.
+        x = (2 * rgb[:, 0] - rgb[:, 1] - rgb[:, 2]) / math.sqrt(6)
+        y = (rgb[:, 1] - rgb[:, 2]) / math.sqrt(2)
+        return np.abs(np.arctan2(y, x))
+
+    assert angles(1.0).max() > 0.9 * math.pi
+    narrow = angles(0.25)
+    assert narrow.max() <= 0.25 * math.pi + 1e-4 and narrow.max() > 0.2 * math.pi
+    assert angles(0.0).max() < 1e-4
 
 
 def test_engine_raises_p_when_d_overfits_and_keeps_it_constant_when_told(tiny_stylegan_config):
