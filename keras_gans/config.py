@@ -178,6 +178,9 @@ class ModelEntry:
     build_generator: Callable[[Any], Any]
     build_discriminator: Callable[[Any], Any]
     description: str = ""
+    # The model's own checks of a configuration (resolution range, widths, conditional form), the
+    # ones its builders run too; check_model_config runs them before a run folder is touched.
+    check: Callable[[Any], None] | None = None
 
 
 # What `python -m keras_gans.train` trains when it is given no model, preset or config
@@ -197,9 +200,19 @@ PRESETS: dict[str, tuple[str, Callable[[], GANConfig], str]] = {}
 DEFAULT_PRESETS: dict[str, str] = {}  # model name -> the preset `--model NAME` starts from
 
 
-def register_model(name, config_class, build_generator, build_discriminator, description=""):
-    MODELS[name] = ModelEntry(name, config_class, build_generator, build_discriminator, description)
+def register_model(name, config_class, build_generator, build_discriminator, description="", check=None):
+    MODELS[name] = ModelEntry(name, config_class, build_generator, build_discriminator, description, check)
     MODEL_NAME_OF_CONFIG[config_class] = name
+
+
+def check_model_config(config: GANConfig) -> None:
+    """The model's checks that need the whole configuration (a width list against the resolution,
+    a model without conditional form asked for one); ConfigError if one fails. The dataclass
+    checks each setting when it is made; these wait until every source (preset, file, flags) has
+    been applied, since a preset's widths and a flag's resolution only agree at the end."""
+    entry = MODELS.get(config.model_name)
+    if entry is not None and entry.check is not None:
+        entry.check(config)
 
 
 def register_preset(name: str, model: str, make_config: Callable[[], GANConfig], description: str, default: bool = False):

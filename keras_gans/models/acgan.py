@@ -62,12 +62,18 @@ class ACGANConfig(GANConfig):
     batch_size: int = 100
 
 
-def _validate(config: ACGANConfig) -> int:
+def check_config(config: ACGANConfig) -> None:
     if not config.conditional:
         raise ConfigError("acgan is always class-conditional (it needs class subfolders)")
-    require_classes(config, "acgan")
     if config.arch not in ARCHITECTURES:
         raise ConfigError(f"acgan arch must be one of {ARCHITECTURES}, got {config.arch!r}")
+    check_resolution(config, "acgan")
+
+
+def _validate(config: ACGANConfig) -> int:
+    check_config(config)
+    # The class count comes from the data, read after the configuration: checked at build only.
+    require_classes(config, "acgan")
     return check_resolution(config, "acgan")
 
 
@@ -175,7 +181,8 @@ def build_discriminator(config: ACGANConfig) -> keras.Model:
     return keras.Model(image, [logit, classes], name="acgan_discriminator")
 
 
-register_model("acgan", ACGANConfig, build_generator, build_discriminator, "AC-GAN (Odena et al. 2017), always conditional")
+register_model("acgan", ACGANConfig, build_generator, build_discriminator, "AC-GAN (Odena et al. 2017), always conditional",
+               check_config)
 
 
 def acgan_cifar_like() -> ACGANConfig:

@@ -108,17 +108,22 @@ def strided_discriminator(config, normalization: str, name="dcgan_discriminator"
     return keras.Model(image, float32_logits(keras.layers.Dense(1, name="score")(x)), name=name)
 
 
+def check_config(config: DCGANConfig, name: str = "dcgan") -> None:
+    require_unconditional(config, name)
+    check_resolution(config, name)
+
+
 def build_generator(config: DCGANConfig) -> keras.Model:
-    require_unconditional(config, "dcgan")
+    check_config(config)
     return dcgan_generator(config)
 
 
 def build_discriminator(config: DCGANConfig) -> keras.Model:
-    require_unconditional(config, "dcgan")
+    check_config(config)
     return strided_discriminator(config, config.discriminator_normalization)
 
 
-register_model("dcgan", DCGANConfig, build_generator, build_discriminator, "DCGAN (Radford et al. 2015)")
+register_model("dcgan", DCGANConfig, build_generator, build_discriminator, "DCGAN (Radford et al. 2015)", check_config)
 
 
 def dcgan_64() -> DCGANConfig:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keras_gans.config import GradientPenaltyChoice, LossChoice, register_model, register_preset
-from keras_gans.models.common import require_unconditional
 from keras_gans.models.dcgan import DCGANConfig, DiscriminatorNormalization, dcgan_generator, strided_discriminator
+from keras_gans.models.dcgan import check_config as check_dcgan_config
 
 
 @dataclass
@@ -28,17 +28,21 @@ class DRAGANConfig(DCGANConfig):
     batch_size: int = 64
 
 
+def check_config(config: DRAGANConfig) -> None:
+    check_dcgan_config(config, "dragan")
+
+
 def build_generator(config: DRAGANConfig):
-    require_unconditional(config, "dragan")
+    check_config(config)
     return dcgan_generator(config, name="dragan_generator")
 
 
 def build_discriminator(config: DRAGANConfig):
-    require_unconditional(config, "dragan")
+    check_config(config)
     return strided_discriminator(config, config.discriminator_normalization, name="dragan_discriminator")
 
 
-register_model("dragan", DRAGANConfig, build_generator, build_discriminator, "DRAGAN (Kodali et al. 2017)")
+register_model("dragan", DRAGANConfig, build_generator, build_discriminator, "DRAGAN (Kodali et al. 2017)", check_config)
 
 
 def dragan_64() -> DRAGANConfig:

@@ -95,9 +95,13 @@ def skip_layer_excitation(small, big, name):
     return keras.layers.Multiply(name=name)([big, x])
 
 
-def build_generator(config: FastGANConfig) -> keras.Model:
+def check_config(config: FastGANConfig) -> None:
     check_resolution(config, "fastgan", minimum=64)
     require_unconditional(config, "fastgan")
+
+
+def build_generator(config: FastGANConfig) -> keras.Model:
+    check_config(config)
     inputs, z, _ = latent_inputs(config)
     widths = _widths(config, GENERATOR_MULTIPLIERS, config.generator_width)
     # The reference's 4x4 transposed convolution of a 1x1 input is a dense layer.
@@ -150,8 +154,7 @@ def decoder(x, widths, size, channels, name):
 
 
 def build_discriminator(config: FastGANConfig) -> keras.Model:
-    check_resolution(config, "fastgan", minimum=64)
-    require_unconditional(config, "fastgan")
+    check_config(config)
     inputs, image, _ = image_input(config)
     widths = _widths(config, DISCRIMINATOR_MULTIPLIERS, config.discriminator_width)
     # Above 256x256 strided convolutions bring the image down to 256 first, as the reference does.
@@ -203,7 +206,7 @@ def build_discriminator(config: FastGANConfig) -> keras.Model:
     return keras.Model(inputs, [logits, whole, small_whole, part, quarter], name="fastgan_discriminator")
 
 
-register_model("fastgan", FastGANConfig, build_generator, build_discriminator, "FastGAN (Liu et al. 2021)")
+register_model("fastgan", FastGANConfig, build_generator, build_discriminator, "FastGAN (Liu et al. 2021)", check_config)
 
 
 def fastgan_64() -> FastGANConfig:

@@ -73,9 +73,13 @@ def to_rgb(x, config, resolution):
     return EqualizedConv2D(config.channels, 1, gain=1.0, name=f"to_rgb_{resolution}")(x)
 
 
-def build_generator(config: PGGANConfig) -> keras.Model:
+def check_config(config: PGGANConfig) -> None:
     require_unconditional(config, "pggan")
     check_resolution(config, "pggan", minimum=4)
+
+
+def build_generator(config: PGGANConfig) -> keras.Model:
+    check_config(config)
     z = keras.Input((config.latent_dim,), name="z")
     x = PixelNorm(name="normalize_z")(z)
     # 4x4 block: the paper's 4x4 "conv" on a 1x1 latent is a dense layer to 4x4xC.
@@ -107,8 +111,7 @@ def from_rgb(x, config, resolution):
 
 
 def build_discriminator(config: PGGANConfig) -> keras.Model:
-    require_unconditional(config, "pggan")
-    check_resolution(config, "pggan", minimum=4)
+    check_config(config)
     image = keras.Input((config.resolution, config.resolution, config.channels), name="image")
     resolution = config.resolution
     x = from_rgb(image, config, resolution)
@@ -133,7 +136,7 @@ def build_discriminator(config: PGGANConfig) -> keras.Model:
 
 
 register_model(
-    "pggan", PGGANConfig, build_generator, build_discriminator, "Progressive growing of GANs (Karras et al. 2018)"
+    "pggan", PGGANConfig, build_generator, build_discriminator, "Progressive growing of GANs (Karras et al. 2018)", check_config
 )
 
 

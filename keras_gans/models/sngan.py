@@ -102,7 +102,12 @@ def build_discriminator(config: SNGANConfig) -> keras.Model:
     return keras.Model(inputs, float32_logits(score), name="sngan_discriminator")
 
 
-register_model("sngan", SNGANConfig, build_generator, build_discriminator, "SN-GAN (Miyato et al. 2018)")
+def check_config(config: SNGANConfig) -> None:
+    # Not the class count: it comes from the data, which is read after the configuration.
+    check_resolution(config, "sngan")
+
+
+register_model("sngan", SNGANConfig, build_generator, build_discriminator, "SN-GAN (Miyato et al. 2018)", check_config)
 
 
 def sngan_64() -> SNGANConfig:

@@ -18,7 +18,7 @@ from typing import Literal
 
 import keras
 
-from keras_gans.config import GANConfig, LossChoice, register_model, register_preset
+from keras_gans.config import ConfigError, GANConfig, LossChoice, register_model, register_preset
 from keras_gans.layers import (
     AdaIN,
     BroadcastLatent,
@@ -130,30 +130,30 @@ class StyleGANConfig(GANConfig):
 def validate(config: StyleGANConfig) -> None:
     resolution = config.resolution
     if config.style_block not in ("adain", "modulated"):
-        raise ValueError(f"style_block must be 'adain' or 'modulated', got {config.style_block!r}")
+        raise ConfigError(f"style_block must be 'adain' or 'modulated', got {config.style_block!r}")
     if config.generator_output not in ("last", "skip"):
-        raise ValueError(f"generator_output must be 'last' or 'skip', got {config.generator_output!r}")
+        raise ConfigError(f"generator_output must be 'last' or 'skip', got {config.generator_output!r}")
     if resolution < 16 or resolution > 1024 or resolution & (resolution - 1):
-        raise ValueError(f"StyleGAN resolution must be a power of two from 16 to 1024, got {resolution}")
+        raise ConfigError(f"StyleGAN resolution must be a power of two from 16 to 1024, got {resolution}")
     if config.synthesis_widths and len(config.synthesis_widths) != config.num_doublings:
-        raise ValueError(
+        raise ConfigError(
             f"synthesis_widths needs {config.num_doublings} entries at {resolution}x{resolution}, "
             f"got {len(config.synthesis_widths)}"
         )
     if config.discriminator_widths and len(config.discriminator_widths) != config.num_doublings:
-        raise ValueError(
+        raise ConfigError(
             f"discriminator_widths needs {config.num_doublings} entries at {resolution}x{resolution}, "
             f"got {len(config.discriminator_widths)}"
         )
     if config.discriminator_width_multiplier < 1:
-        raise ValueError(f"discriminator_width_multiplier must be at least 1, got {config.discriminator_width_multiplier}")
+        raise ConfigError(f"discriminator_width_multiplier must be at least 1, got {config.discriminator_width_multiplier}")
     if config.discriminator_widths and config.discriminator_width_multiplier != 1:
-        raise ValueError("discriminator_widths are given explicitly, so discriminator_width_multiplier would be "
+        raise ConfigError("discriminator_widths are given explicitly, so discriminator_width_multiplier would be "
                          "ignored; set one of the two")
     if config.style_block == "modulated" and config.adain_affine != "fused":
-        raise ValueError("adain_affine='separate' shapes AdaIN; it has no meaning with style_block='modulated'")
+        raise ConfigError("adain_affine='separate' shapes AdaIN; it has no meaning with style_block='modulated'")
     if config.initial_block_conv and not config.initial_block:
-        raise ValueError("initial_block_conv=true needs initial_block=true (it shapes the 4x4 block)")
+        raise ConfigError("initial_block_conv=true needs initial_block=true (it shapes the 4x4 block)")
 
 
 def width_at(config: StyleGANConfig, resolution: int) -> int:
@@ -381,7 +381,7 @@ def build_discriminator(config: StyleGANConfig) -> keras.Model:
     return keras.Model(inputs if config.conditional else image, score, name="stylegan_discriminator")
 
 
-register_model("stylegan", StyleGANConfig, build_generator, build_discriminator, "StyleGAN (Karras et al. 2019)")
+register_model("stylegan", StyleGANConfig, build_generator, build_discriminator, "StyleGAN (Karras et al. 2019)", validate)
 
 
 # --- Presets ----------------------------------------------------------------------------------------

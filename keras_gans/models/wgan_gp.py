@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keras_gans.config import GradientPenaltyChoice, LossChoice, register_model, register_preset
-from keras_gans.models.common import require_unconditional
 from keras_gans.models.dcgan import DCGANConfig, DiscriminatorNormalization, dcgan_generator, strided_discriminator
+from keras_gans.models.dcgan import check_config as check_dcgan_config
 
 
 @dataclass
@@ -31,17 +31,21 @@ class WGANGPConfig(DCGANConfig):
     batch_size: int = 64
 
 
+def check_config(config: WGANGPConfig) -> None:
+    check_dcgan_config(config, "wgan-gp")
+
+
 def build_generator(config: WGANGPConfig):
-    require_unconditional(config, "wgan-gp")
+    check_config(config)
     return dcgan_generator(config, name="wgan_gp_generator")
 
 
 def build_discriminator(config: WGANGPConfig):
-    require_unconditional(config, "wgan-gp")
+    check_config(config)
     return strided_discriminator(config, config.discriminator_normalization, name="wgan_gp_critic")
 
 
-register_model("wgan-gp", WGANGPConfig, build_generator, build_discriminator, "WGAN-GP (Gulrajani et al. 2017)")
+register_model("wgan-gp", WGANGPConfig, build_generator, build_discriminator, "WGAN-GP (Gulrajani et al. 2017)", check_config)
 
 
 def wgan_gp_64() -> WGANGPConfig:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_gans.config import (
+    check_model_config,
     config_differences,
     config_from_dict,
     config_to_dict,
@@ -322,8 +323,9 @@ def generator_from_checkpoint(run: Path):
 
 def train(config: GANConfig, settings: RunSettings, fresh=False, override=False, config_explicit=True, extra_callbacks=()):
     """Train (or resume) a run; returns the engine. Prints the resolved config at start."""
-
-
+    # Before anything is touched: --fresh would otherwise move the old run aside for a model
+    # that cannot be built.
+    check_model_config(config)
     out = Path(settings.out)
     # First, while TensorFlow has not yet set up its devices and thread pools (--cpu-devices
     # splits the CPU). A resume without model settings trains the saved config's step.

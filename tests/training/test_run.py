@@ -94,6 +94,25 @@ def test_resume_continues_and_changed_config_is_refused(small_folder, tmp_path, 
     assert len(list(tmp_path.glob("run.old-*"))) == 1  # moved aside, never deleted
 
 
+@pytest.mark.parametrize("model, setting, message", [
+    ("stylegan", "synthesis_widths=64", "synthesis_widths needs 2 entries at 16x16, got 1"),
+    ("fastgan", "resolution=32", "fastgan resolution must be a power of two from 64"),
+    ("dcgan", "conditional=true", "dcgan has no class-conditional form"),
+])
+def test_a_model_that_cannot_be_built_is_refused_before_the_run_folder_is_touched(
+        small_folder, tmp_path, capsys, model, setting, message):
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "notes.txt").write_text("an earlier run")
+    flags = TINY_FLAGS if model == "stylegan" else ["--no-progress"]
+    argv = ["--model", model, "--data", str(small_folder), "--out", str(out), "--kimg", "0.032", *flags, "--set", setting, "--fresh"]
+    assert train.main(argv) == 2
+    assert message in capsys.readouterr().err
+    # --fresh did not move the earlier run aside for a model that could not have been built.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures", "run"]
+    assert (out / "notes.txt").read_text() == "an earlier run"
+
+
 def test_generate_modes_from_a_run(small_folder, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
