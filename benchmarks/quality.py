@@ -31,6 +31,11 @@ and its earlier points are kept, so a longer budget costs only the extra kimg;
 same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
+
+``--jobs N`` trains up to N runs at once, each in its own process (its output in
+``--out``/LABEL.log), for a machine where one run leaves cores idle. A run comes out the same
+either way (same seed, same code, same machine: a test checks it), so the figures compare as if
+the runs had trained one after another. ``--resume`` may change it.
 """
 from __future__ import annotations
 
@@ -88,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--leak", action="store_true",
                         help="also run the augmentation leak check (keras_gans.metrics.leak) at every evaluation")
     parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="train up to this many runs at once, each in its own process (default 1: one after another)")
+    # What --jobs starts: a process that trains and evaluates one run and writes its record to a file.
+    parser.add_argument("--job", metavar="LABEL", help=argparse.SUPPRESS)
+    parser.add_argument("--job-result", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--job-resume", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--resume", action="store_true",
                         help="continue the runs of --out (its quality.json) to a larger --kimg with their own "
                         "settings, keeping their earlier points; only --kimg, --eval-every, --data and "
@@ -102,7 +113,7 @@ def metrics_of(args) -> tuple[str, ...]:
 # --- Resuming an invocation ----------------------------------------------------------------------
 
 # What --resume may change: the budget, how often it is evaluated, and where the images now are.
-RESUME_OPTIONS = {"kimg": "--kimg", "eval_every": "--eval-every", "data": "--data"}
+RESUME_OPTIONS = {"kimg": "--kimg", "eval_every": "--eval-every", "data": "--data", "jobs": "--jobs"}
 
 
 def with_option(argv: list[str], flag: str, value) -> list[str]:
@@ -264,6 +275,7 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
     from keras_gans.config import (
         ConfigError,
         apply_overrides,
+        check_model_config,
         config_from_dict,
         load_config_file,
         model_default_config,
@@ -290,7 +302,9 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
             flags["resolution"] = args.resolution
         if args.batch:
             flags["batch_size"] = args.batch
-        return apply_overrides(config, flags, source=f"--set {label}.*")
+        config = apply_overrides(config, flags, source=f"--set {label}.*")
+        check_model_config(config)
+        return config
     except (ConfigError, OSError, json.JSONDecodeError) as error:
         raise SystemExit(f"run {label!r}: {error}") from None
 
@@ -342,6 +356,78 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         "total_seconds": time.perf_counter() - started,
         "sheet": str(sheets[-1]) if sheets else None,
     }
+
+
+def preset_of(kind: str, value: str) -> str | None:
+    from keras_gans.config import DEFAULT_PRESETS
+
+    return value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
+
+
+def run_job(args, specs, configs, budgets, resolution: int, out: Path) -> dict:
+    """The process --jobs starts for one run: train and evaluate it, write its record to --job-result."""
+    from keras_gans.io import write_json_atomic
+    from keras_gans.metrics.extractors import get_extractor
+    from keras_gans.metrics.real_data import real_features
+
+    kinds = {label: (kind, value) for label, kind, value in specs}
+    if args.job not in kinds or not args.job_result:
+        raise SystemExit(f"--job {args.job!r}: not a run of this invocation, or no --job-result")
+    folder, _ = real_folder(args.data, resolution)
+    real = real_features(folder, get_extractor("effnet-lite0"), resolution)
+    run = train_and_evaluate(args.job, configs[args.job], args, args.data, real, out, *budgets[args.job],
+                             preset=preset_of(*kinds[args.job]), resume=args.job_resume)
+    write_json_atomic(Path(args.job_result), run)
+    return run
+
+
+def train_in_jobs(args, labels: list[str], earlier_runs: dict, out: Path, finished) -> None:
+    """Trains ``labels`` at most ``args.jobs`` at once, each by a process of this script that gets
+    the invocation's own arguments and --job LABEL; calls ``finished(label, run)`` as each ends.
+    A failed run is reported with its log and the others go on. Ctrl-C reaches the processes too
+    (one process group); any still running 10 s later are sent SIGINT."""
+    import signal
+
+    waiting, running, failed = list(labels), {}, []
+    script = str(Path(__file__).resolve())
+    try:
+        while waiting or running:
+            while waiting and len(running) < args.jobs:
+                label = waiting.pop(0)
+                result, log = out / f".{label}.job.json", out / f"{label}.log"
+                result.unlink(missing_ok=True)
+                command = [sys.executable, script, *args.argv, "--out", str(out), "--jobs", "1",
+                           "--job", label, "--job-result", str(result)]
+                if label in earlier_runs:
+                    command.append("--job-resume")
+                with open(log, "w", encoding="utf-8") as handle:
+                    running[label] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT),
+                                      result, log, time.perf_counter())
+                print(f"\n=== {label}: training in its own process (output in {log}) ===", flush=True)
+            time.sleep(1.0)
+            for label, (process, result, log, started) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[label]
+                minutes = (time.perf_counter() - started) / 60
+                if process.returncode == 0 and result.is_file():
+                    finished(label, json.loads(result.read_text(encoding="utf-8")))
+                    result.unlink()
+                    print(f"=== {label}: done after {minutes:.1f} min ===", flush=True)
+                else:
+                    failed.append(f"{label} (exit status {process.returncode}; see {log})")
+                    print(f"=== {label}: failed after {minutes:.1f} min; see {log} ===", flush=True)
+    except KeyboardInterrupt:
+        for process, *_ in running.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGINT)
+                process.wait()
+        raise
+    if failed:
+        raise SystemExit("runs that failed: " + "; ".join(failed)
+                         + (f". The finished runs are in {out / 'quality.json'}" if len(failed) < len(labels) else ""))
 
 
 def train_article(args, python: str, data_folder: Path, resolution: int, real, out: Path) -> dict:
@@ -473,6 +559,11 @@ def main(argv=None):
         raise SystemExit("--kimg, --minutes and --eval-every must be positive and --num at least 2")
     if args.minutes and args.article:
         raise SystemExit("--article trains for a number of steps: give it a --kimg budget, not --minutes")
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs {args.jobs}: give at least 1")
+    if args.jobs > 1 and (args.minutes or any(entry.strip().lower().endswith("min") for entry in args.budget)):
+        raise SystemExit("--jobs trains runs side by side, which slows each of them: wall-clock budgets "
+                         "(--minutes, --budget LABEL=Nmin) need --jobs 1")
     specs = run_specs(args)
     labels = [label for label, _, _ in specs]
     overrides = setting_overrides(args.set, labels)
@@ -488,6 +579,8 @@ def main(argv=None):
     if previous is not None:
         check_resumable(previous, configs, budgets, out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.job:
+        return run_job(args, specs, configs, budgets, resolution, out)
 
     from keras_gans.config import config_to_dict
     from keras_gans.io import write_json_atomic
@@ -512,19 +605,28 @@ def main(argv=None):
         resumed = {"command": command, "started": results["started"], "kimg": args.kimg}
         results = {**results, "command": previous["command"], "started": previous.get("started"),
                    "resumed": previous.get("resumed", []) + [resumed], "runs": dict(previous["runs"])}
-    from keras_gans.config import DEFAULT_PRESETS
-
+    to_train = []
     for label, kind, value in specs:
-        preset = value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
         earlier = results["runs"].get(label)
-        kimg_budget = budgets[label][0]
-        if earlier and last_kimg(earlier) >= kimg_budget:
-            print(f"\n=== {label}: already trained to its budget of {kimg_budget:g} kimg ===", flush=True)
-            continue
-        run = train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label], preset=preset,
-                                 resume=earlier is not None)
+        if earlier and last_kimg(earlier) >= budgets[label][0]:
+            print(f"\n=== {label}: already trained to its budget of {budgets[label][0]:g} kimg ===", flush=True)
+        else:
+            to_train.append((label, kind, value))
+
+    def finished(label, run):
+        earlier = results["runs"].get(label)
         results["runs"][label] = joined_run(earlier, run) if earlier else run
         write_json_atomic(out / "quality.json", results)
+
+    if args.jobs > 1 and len(to_train) > 1:
+        train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
+        # The runs in the order they were given, whichever finished first.
+        results["runs"] = {label: results["runs"][label] for label in
+                           [*labels, *(label for label in results["runs"] if label not in labels)] if label in results["runs"]}
+    for label, kind, value in ([] if args.jobs > 1 and len(to_train) > 1 else to_train):
+        earlier = results["runs"].get(label)
+        finished(label, train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
+                                           preset=preset_of(kind, value), resume=earlier is not None))
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
     write_json_atomic(out / "quality.json", results)

@@ -75,6 +75,30 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
         leak_check.main(["--data", str(image_folder), "--run", f"nope={tmp_path / 'absent'}"])
 
 
+def test_jobs_train_runs_side_by_side_with_the_same_figures_as_one_after_another(tmp_path, image_folder, quality):
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
+            "--eval-every", "0.032", "--num", "8", "--run", "a=preset:stylegan-cpu-64", "--run", "b=preset:stylegan-cpu-64",
+            "--set", "b.r1_weight=1"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    one_by_one = quality.main(argv + ["--out", str(tmp_path / "one")])
+    side_by_side = quality.main(argv + ["--out", str(tmp_path / "two"), "--jobs", "2"])
+
+    def figures(results):
+        return {label: {name: value for name, value in run["points"][-1].items() if "seconds" not in name}
+                for label, run in results["runs"].items()}
+
+    assert list(side_by_side["runs"]) == ["a", "b"]  # in the order given, whichever finished first
+    assert figures(side_by_side) == figures(one_by_one)
+    assert figures(one_by_one)["a"] != figures(one_by_one)["b"]
+    saved = json.loads((tmp_path / "two" / "quality.json").read_text())
+    assert figures(saved) == figures(one_by_one) and "--jobs" in saved["argv"]
+    for label in ("a", "b"):
+        assert "training to 0.032 kimg" in (tmp_path / "two" / f"{label}.log").read_text()
+        assert (tmp_path / "two" / label / "sheets").is_dir()
+    assert not list((tmp_path / "two").glob(".*.job.json"))
+
+
 def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder, quality):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"), "--preset", "stylegan-cpu-64"]
@@ -166,6 +190,13 @@ def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
         quality.main(["--preset", "stylegan-cpu-64", "--budget", "fastgan=30min", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="nothing to train"):
         quality.main(["--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--jobs 0: give at least 1"):
+        quality.main(["--preset", "stylegan-cpu-64", "--jobs", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="wall-clock budgets .* need --jobs 1"):
+        quality.main(["--preset", "stylegan-cpu-64", "--jobs", "2", "--minutes", "5", "--out", str(tmp_path)])
+    # A whole-model check (StyleGAN's width list against the resolution) fails before training too.
+    with pytest.raises(SystemExit, match="synthesis_widths needs 4 entries at 64x64, got 1"):
+        quality.main(["--preset", "stylegan-cpu-64", "--set", "synthesis_widths=8", "--out", str(tmp_path)])
     assert not (tmp_path / "quality.json").exists()
 
 
