@@ -330,7 +330,10 @@ def run(args) -> int:
     finally:
         client.close()
     used = {run.source for runs in plan.values() for run in runs}
-    return 1 if used and used <= set(collector.summary.failed_sources) else 0
+    failed = used & set(collector.summary.failed_sources)
+    # 1: nothing could be collected; 3: some sources failed, the others' images are in (like
+    # rsync's "partial transfer"), so that a script can tell a complete run from a partial one.
+    return 1 if used and failed == used else 3 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
