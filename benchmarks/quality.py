@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--job-resume", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--resume", action="store_true",
                         help="continue the runs of --out (its quality.json) to a larger --kimg with their own "
-                        "settings, keeping their earlier points; only --kimg, --eval-every, --data and "
+                        "settings, keeping their earlier points; only --kimg, --eval-every, --data, --jobs and "
                         "--budget LABEL=Nkimg (to hold a run back) may be given")
     return parser
 

@@ -162,7 +162,7 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
     assert [p["kimg"] for p in caught_up["runs"]["held"]["points"]] == [0.032, 0.064]
     assert caught_up["runs"]["longer"] == resumed["runs"]["longer"]
     assert caught_up["runs"]["capped"] == first["runs"]["capped"]
-    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data and kimg budgets"):
+    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data, --jobs and kimg budgets"):
         quality.main(["--resume", "--out", str(out), "--kimg", "1", "--set", "r1_weight=1"])
     with pytest.raises(SystemExit, match="needs --kimg"):
         quality.main(["--resume", "--out", str(out)])

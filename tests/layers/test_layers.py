@@ -308,7 +308,13 @@ def test_noise_projection_starts_at_zero_and_its_bfloat16_gradients_are_the_roun
     exact_kernel = (exact_upstream * exact_noise).sum(axis=(0, 1, 2))
     # Within one bfloat16 rounding (8 bits of mantissa) of the exact sums.
     np.testing.assert_allclose(np.asarray(bias_gradient), exact_bias, rtol=2 ** -8, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(kernel_gradient).reshape(-1), exact_kernel, rtol=2 ** -8, atol=1e-6)
+    # The kernel's product too where the CPU has bfloat16 arithmetic (oneDNN sums in float32).
+    # Where bfloat16 is emulated, TensorFlow's Eigen matmul rounds its partial sums to bfloat16
+    # (seen on a Zen 2 EPYC: 0.7% off), so there it is held to a few roundings.
+    from keras_gans.training.strategy import bfloat16_is_emulated
+
+    kernel_tolerance = 2 ** -6 if bfloat16_is_emulated() else 2 ** -8
+    np.testing.assert_allclose(np.asarray(kernel_gradient).reshape(-1), exact_kernel, rtol=kernel_tolerance, atol=1e-6)
 
 
 def test_adain_gradient_written_out_is_the_automatic_gradient_to_second_order():
