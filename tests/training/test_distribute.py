@@ -209,7 +209,7 @@ def test_tpu_strategy_says_clearly_when_there_is_no_tpu():
 def test_a_batch_that_does_not_split_over_the_replicas_is_refused(tmp_path):
     data = _pictures(tmp_path / "pictures")
     result = subprocess.run(
-        _train_command(data, tmp_path / "run", 0.01, "--cpu-devices", "2", "--set", "batch_size=5", "--set", "resolution=16"),
+        _train_command(data, tmp_path / "run", 0.01, "--cpu-devices", "2", "--set", "batch_size=5", "--set", "resolution=64"),
         capture_output=True, text=True, timeout=300, env=_environment(tmp_path),
     )
     assert result.returncode == 2
