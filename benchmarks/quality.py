@@ -589,8 +589,6 @@ def main(argv=None):
 
     folder, description = real_folder(args.data, resolution)
     data_arg = args.data if args.data is not None else None
-    real = real_features(folder, get_extractor("effnet-lite0"), resolution)
-    print(f"real set: {description}, {len(real.features)} images at {resolution}px; CPU threads: {os.cpu_count()}")
     command = "python benchmarks/quality.py " + shlex.join(given)
     results = {
         "command": command, "argv": args.argv,
@@ -612,21 +610,30 @@ def main(argv=None):
             print(f"\n=== {label}: already trained to its budget of {budgets[label][0]:g} kimg ===", flush=True)
         else:
             to_train.append((label, kind, value))
+    side_by_side = args.jobs > 1 and len(to_train) > 1
+    # Side by side, each run's process extracts the real set's features itself; here only the
+    # runs trained in this process and the article's need them.
+    real = None
+    if not side_by_side or args.article:
+        real = real_features(folder, get_extractor("effnet-lite0"), resolution)
+    print(f"real set: {description}" + (f", {len(real.features)} images" if real is not None else "")
+          + f" at {resolution}px; CPU threads: {os.cpu_count()}")
 
     def finished(label, run):
         earlier = results["runs"].get(label)
         results["runs"][label] = joined_run(earlier, run) if earlier else run
         write_json_atomic(out / "quality.json", results)
 
-    if args.jobs > 1 and len(to_train) > 1:
+    if side_by_side:
         train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
         # The runs in the order they were given, whichever finished first.
         results["runs"] = {label: results["runs"][label] for label in
                            [*labels, *(label for label in results["runs"] if label not in labels)] if label in results["runs"]}
-    for label, kind, value in ([] if args.jobs > 1 and len(to_train) > 1 else to_train):
-        earlier = results["runs"].get(label)
-        finished(label, train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
-                                           preset=preset_of(kind, value), resume=earlier is not None))
+    else:
+        for label, kind, value in to_train:
+            earlier = results["runs"].get(label)
+            finished(label, train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
+                                               preset=preset_of(kind, value), resume=earlier is not None))
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
     write_json_atomic(out / "quality.json", results)
