@@ -13,7 +13,7 @@ import math
 
 import tensorflow as tf
 
-from keras_gans.config import DIFFAUGMENT_TRANSFORMS
+from keras_gans.config import ADA_PIPELINES, DIFFAUGMENT_TRANSFORMS
 from keras_gans.replicas import per_replica
 
 
@@ -96,14 +96,6 @@ def diff_augment(images, policy, seed_generator):
 # bilinear resampling that reflects at the borders; the colour transforms compose into one
 # 4x4 matrix on RGB in [-1, 1]. Both are differentiable in the images.
 
-ADA_PIPELINES = {
-    "blit": ("xflip", "rotate90", "xint"),
-    "geom": ("scale", "rotate", "aniso", "xfrac"),
-    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
-    "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
-    "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-            "brightness", "contrast", "lumaflip", "hue", "saturation"),
-}
 _LUMA = 3 ** -0.5  # each component of the unit grey axis
 
 
@@ -225,10 +217,11 @@ def _rotate_about_luma(theta):
     ])
 
 
-def ada_augment(images, p, seed_generator, pipeline: str = "bgc", hue_max: float = 1.0):
-    """ADA's augmentations of ``pipeline`` (a key of ADA_PIPELINES), each with probability ``p``;
-    ``hue_max`` narrows the hue rotations to +-``hue_max`` half-turns."""
-    names = ADA_PIPELINES[pipeline]
+def ada_augment(images, p, seed_generator, pipeline: str | tuple[str, ...] = "bgc", hue_max: float = 1.0):
+    """ADA's augmentations of ``pipeline`` (a key of ADA_PIPELINES, or the transform names
+    themselves), each with probability ``p``; ``hue_max`` narrows the hue rotations to
+    +-``hue_max`` half-turns."""
+    names = ADA_PIPELINES[pipeline] if isinstance(pipeline, str) else tuple(pipeline)
     dtype = images.dtype
     images = tf.cast(images, tf.float32)
     p = tf.cast(p, tf.float32)

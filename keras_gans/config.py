@@ -25,7 +25,16 @@ AugmentChoice = Literal["none", "diffaug", "ada"]
 # Loss pairs (keras_gans.losses.LOSS_PAIRS) and gradient penalties the engine implements.
 LossChoice = Literal["nonsaturating", "least-squares", "hinge", "wasserstein"]
 GradientPenaltyChoice = Literal["none", "wgan-gp", "dragan"]
-# ADA's groups of transforms (keras_gans.augment.ADA_PIPELINES): pixel blitting, geometric, colour.
+# ADA's groups of transforms (Karras et al. 2020, table 2; keras_gans.augment implements them):
+# pixel blitting, geometric, colour, and their unions.
+ADA_PIPELINES = {
+    "blit": ("xflip", "rotate90", "xint"),
+    "geom": ("scale", "rotate", "aniso", "xfrac"),
+    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+    "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
+    "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+            "brightness", "contrast", "lumaflip", "hue", "saturation"),
+}
 AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
 
 
@@ -91,9 +100,12 @@ class GANConfig:
     # enough to go from 0 to 1 in augment_speed_kimg thousand images (the paper's 500 suits
     # runs of tens of thousands of kimg, not a 40-kimg CPU run). p is saved in checkpoints.
     # ada_hue_max bounds the hue rotations to +-ada_hue_max half-turns (the paper's 1: any hue);
-    # short runs can take rotated palettes from it (docs/quality.md's leak checks).
+    # short runs can take rotated palettes from it (docs/quality.md's leak checks). ada_skip
+    # leaves out named transforms of the pipeline (comma-separated, e.g. "rotate90,rotate"),
+    # like the reference implementation's per-transform multipliers set to 0.
     ada_pipeline: AdaPipelineChoice = "bgc"
     ada_hue_max: float = 1.0
+    ada_skip: str = ""
     augment_p: float = 0.0
     augment_adjust: bool = True
     ada_target: float = 0.6
@@ -169,6 +181,22 @@ class GANConfig:
                 f"diffaugment_policy: unknown transform(s) {', '.join(map(repr, unknown))}; "
                 f"choose from {', '.join(DIFFAUGMENT_TRANSFORMS)}"
             )
+        self.ada_transforms()
+
+    def ada_transforms(self) -> tuple[str, ...]:
+        """The transforms of ada_pipeline that ada_skip does not leave out, in the pipeline's order."""
+        pipeline = ADA_PIPELINES[self.ada_pipeline]
+        skipped = [name.strip() for name in self.ada_skip.split(",") if name.strip()]
+        foreign = [name for name in skipped if name not in pipeline]
+        if foreign:
+            raise ConfigError(
+                f"ada_skip: {', '.join(map(repr, foreign))} not in ada_pipeline {self.ada_pipeline!r}, "
+                f"whose transforms are {', '.join(pipeline)}"
+            )
+        kept = tuple(name for name in pipeline if name not in skipped)
+        if not kept:
+            raise ConfigError(f"ada_skip leaves nothing of ada_pipeline {self.ada_pipeline!r}; use augment=none instead")
+        return kept
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ class GAN(keras.Model):
         if self.augment_policy and training:
             return diff_augment(images, self.augment_policy, self.augment_seed)
         if self.ada and training:
-            return ada_augment(images, self.augment_p, self.augment_seed, self.config.ada_pipeline, self.config.ada_hue_max)
+            return ada_augment(images, self.augment_p, self.augment_seed, self.config.ada_transforms(), self.config.ada_hue_max)
         return images
 
     def _track_real_signs(self, real_logits):
