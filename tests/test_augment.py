@@ -146,6 +146,40 @@ def test_ada_hue_max_bounds_the_hue_rotation():
     assert angles(0.0).max() < 1e-4
 
 
+def test_ada_skip_is_checked_against_the_pipeline(tiny_stylegan_config):
+    from keras_gans.config import ConfigError
+
+    config = tiny_stylegan_config(16, augment="ada", ada_skip="rotate90, rotate")
+    assert config.ada_transforms() == ("xflip", "xint", "scale", "aniso", "xfrac",
+                                       "brightness", "contrast", "lumaflip", "hue", "saturation")
+    with pytest.raises(ConfigError, match="ada_skip: 'rotat' not in ada_pipeline 'bgc', whose transforms are xflip"):
+        tiny_stylegan_config(16, augment="ada", ada_skip="rotat")
+    with pytest.raises(ConfigError, match="ada_skip: 'hue' not in ada_pipeline 'bg'"):
+        tiny_stylegan_config(16, augment="ada", ada_pipeline="bg", ada_skip="hue")
+    with pytest.raises(ConfigError, match="ada_skip leaves nothing of ada_pipeline 'blit'"):
+        tiny_stylegan_config(16, augment="ada", ada_pipeline="blit", ada_skip="xflip,rotate90,xint")
+
+
+def test_engine_applies_only_the_transforms_ada_skip_leaves(tiny_stylegan_config):
+    from keras_gans.training.engine import build_gan
+
+    # The blit group without rotations and shifts at p = 1: every image comes out as itself or its
+    # mirror image, and both occur.
+    config = tiny_stylegan_config(16, augment="ada", ada_pipeline="blit", ada_skip="rotate90,xint",
+                                  augment_p=1.0, augment_adjust=False)
+    gan = build_gan(config, seed=0)
+    images = _images(64)
+    out = np.asarray(gan._augment(images))
+    same = np.all(np.abs(out - np.asarray(images)) < 1e-5, axis=(1, 2, 3))
+    mirrored = np.all(np.abs(out - np.asarray(images)[:, :, ::-1]) < 1e-5, axis=(1, 2, 3))
+    assert np.all(same | mirrored) and same.any() and mirrored.any()
+    # Without ada_skip the same pipeline also turns and shifts images.
+    full = build_gan(tiny_stylegan_config(16, augment="ada", ada_pipeline="blit", augment_p=1.0, augment_adjust=False), seed=0)
+    out = np.asarray(full._augment(images))
+    assert not np.all(np.all(np.abs(out - np.asarray(images)) < 1e-5, axis=(1, 2, 3))
+                      | np.all(np.abs(out - np.asarray(images)[:, :, ::-1]) < 1e-5, axis=(1, 2, 3)))
+
+
 def test_engine_raises_p_when_d_overfits_and_keeps_it_constant_when_told(tiny_stylegan_config):
     from keras_gans.training.engine import build_gan
 
