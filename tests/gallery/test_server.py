@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+try:  # the HTTP client Starlette's TestClient uses: httpx2 for Starlette 1.x (it warns on httpx), httpx before
+    import httpx2 as httpx
+except ModuleNotFoundError:
+    httpx = pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
@@ -131,8 +134,6 @@ def test_unknown_api_paths_are_json_404s(client):
 
 
 def test_a_full_queue_answers_503_with_retry_after(built_site, gallery_runs):
-    import httpx
-
     app = create_app(built_site, [gallery_runs["plain"]], queue_size=1, rate_limit=0)
 
     async def burst():
