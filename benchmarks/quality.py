@@ -24,10 +24,12 @@ of settings, or a run's config.json); ``--set LABEL.KEY=VALUE`` changes one sett
 out), ``comparison.png`` (the last sheet of every run side by side) and each run's folder with
 its sheets. Record the table, the plot and the command in docs/quality.md.
 
-``--resume --out DIR --kimg N`` carries a finished invocation further: every run in DIR continues
-from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json),
-and its earlier points are kept, so a longer budget costs only the extra kimg;
-``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up (at the
+``--resume --out DIR --kimg N`` carries an invocation further: every run in DIR continues
+from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json,
+which is written before the first run trains), and its earlier points are kept, so a longer
+budget costs only the extra kimg; a run the invocation did not finish (it was stopped) trains
+again from the start. An --out that already holds an invocation is refused without --resume.
+With it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up (at the
 same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
@@ -136,7 +138,7 @@ def resumed_args(args, given: list[str]):
     so that the extra kimg train and are judged exactly as the first ones were."""
     path = Path(args.out) / "quality.json"
     if not path.is_file():
-        raise SystemExit(f"--resume: {path} does not exist; --out must name the folder of a finished "
+        raise SystemExit(f"--resume: {path} does not exist; --out must name the folder of an "
                          "invocation of benchmarks/quality.py")
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -578,6 +580,9 @@ def main(argv=None):
     out = Path(args.out)
     if previous is not None:
         check_resumable(previous, configs, budgets, out)
+    elif not args.job and (out / "quality.json").exists():
+        raise SystemExit(f"{out / 'quality.json'} holds an earlier invocation: carry it on with --resume --out {out} "
+                         "--kimg N (a run it did not finish trains again from the start), or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     if args.job:
         return run_job(args, specs, configs, budgets, resolution, out)
@@ -603,6 +608,9 @@ def main(argv=None):
         resumed = {"command": command, "started": results["started"], "kimg": args.kimg}
         results = {**results, "command": previous["command"], "started": previous.get("started"),
                    "resumed": previous.get("resumed", []) + [resumed], "runs": dict(previous["runs"])}
+    else:
+        # Recorded before anything trains, so that an invocation stopped in its first run can be resumed.
+        write_json_atomic(out / "quality.json", results)
     to_train = []
     for label, kind, value in specs:
         earlier = results["runs"].get(label)

@@ -175,6 +175,35 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
         quality.main(["--resume", "--out", str(out), "--kimg", "1"])
 
 
+def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_not_overwritten(
+        tmp_path, image_folder, quality, monkeypatch):
+    out = tmp_path / "q"
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
+            "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
+            "--run", "first=preset:stylegan-cpu-64", "--run", "second=preset:stylegan-cpu-64"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    train_and_evaluate = quality.train_and_evaluate
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quality, "train_and_evaluate", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        quality.main(argv)
+    saved = json.loads((out / "quality.json").read_text())
+    assert saved["runs"] == {} and set(saved["configs"]) == {"first", "second"}
+    # Started again without --resume, the record of the stopped invocation is kept.
+    with pytest.raises(SystemExit, match="holds an earlier invocation: carry it on with --resume"):
+        quality.main(argv)
+    assert json.loads((out / "quality.json").read_text()) == saved
+
+    monkeypatch.setattr(quality, "train_and_evaluate", train_and_evaluate)
+    resumed = quality.main(["--resume", "--out", str(out), "--kimg", "0.032"])
+    assert [[p["kimg"] for p in resumed["runs"][label]["points"]] for label in ("first", "second")] == [[0.032], [0.032]]
+    assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"first", "second"}
+
+
 def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
         quality.main(["--run", "nolabel", "--out", str(tmp_path)])
