@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--d-lr", type=float, help="discriminator learning rate")
     what.add_argument("--augment", choices=typing.get_args(AugmentChoice),
                       help="augment what the discriminator sees: diffaug = DiffAugment (diffaugment_policy), "
-                      "ada = adaptive augmentation (ada_pipeline, augment_p, augment_speed_kimg; see --set)")
+                      "ada = adaptive augmentation (ada_pipeline, ada_skip, ada_hue_max, ada_target, augment_p, "
+                      "augment_speed_kimg; see --set and docs/models.md)")
     what.add_argument("--mixed-precision", action="store_true", default=None, help="compute in bfloat16 (mixed_bfloat16)")
     what.add_argument("--xla", action="store_true", default=None, help="compile the train step with XLA")
     what.add_argument("--list-presets", action="store_true", help="list presets and exit")
