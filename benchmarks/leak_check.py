@@ -11,6 +11,16 @@ Each run's EMA generator (its generator.keras, or its latest checkpoint) paints 
 labelled "identity" and how often they look untransformed against their own rotations and
 hue rotations, beside the same figures for held-out real images, and a second table of the labels
 given (identity, each rotation, hue), which says what a leak paints; writes every figure to --out.
+
+``--real-under TRANSFORMS`` (repeatable; ADA transform names, comma-separated) judges the real
+images themselves under those transforms, each applied at p = 1, beside the same images
+untransformed: it says which of ADA's transforms the classifiers read as a rotation or a hue
+shift, so a leak in a run's labels can be traced to the transform behind it. These images are
+the classifiers' own training images (for all but one fold), so compare each row with the
+untransformed row, not with the held-out reals:
+
+    python benchmarks/leak_check.py --data ../shared/data/bob-ross-128 --real-under lumaflip \
+        --real-under hue --real-under saturation --hue-max 0.25
 """
 from __future__ import annotations
 
@@ -27,7 +37,10 @@ import keras_gans  # noqa: E402,F401  (first: it chooses TensorFlow's CPU kernel
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="the real image folder the runs trained on")
-    parser.add_argument("--run", action="append", required=True, metavar="LABEL=RUN_FOLDER", help="repeatable")
+    parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_FOLDER", help="repeatable")
+    parser.add_argument("--real-under", action="append", default=[], metavar="TRANSFORMS",
+                        help="also judge the real images under these ADA transforms (comma-separated, p = 1); repeatable")
+    parser.add_argument("--hue-max", type=float, default=1.0, help="--real-under's hue range in half-turns (ada_hue_max)")
     parser.add_argument("--num", type=int, default=500, help="generated images per run")
     parser.add_argument("--num-real", type=int, default=800, help="at most this many real images")
     parser.add_argument("--classifier", default="cnn", help="cnn (default) or thumbnail")
@@ -35,6 +48,19 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/leak_check.json")
     args = parser.parse_args(argv)
+    if not args.run and not args.real_under:
+        parser.error("give --run LABEL=RUN_FOLDER (a trained run) or --real-under TRANSFORMS, or both")
+    if not 0.0 <= args.hue_max <= 1.0:
+        parser.error(f"--hue-max {args.hue_max}: give half-turns from 0 to 1")
+    from keras_gans.config import ADA_PIPELINES
+
+    probes = {}
+    for item in args.real_under:
+        names = tuple(name.strip() for name in item.split(",") if name.strip())
+        unknown = [name for name in names if name not in ADA_PIPELINES["bgc"]]
+        if not names or unknown:
+            parser.error(f"--real-under {item!r}: name ADA transforms from {', '.join(ADA_PIPELINES['bgc'])}")
+        probes["reals under " + "+".join(names)] = names
     runs = {}
     for item in args.run:
         label, _, folder = item.partition("=")
@@ -61,9 +87,19 @@ def main(argv=None) -> int:
         fakes[label], _ = sample_generator(generator, args.num, class_names, seed=args.seed,
                                            class_counts=real_class_counts(real_folder, class_names))
         print(f"{label}: {len(fakes[label])} images from {folder}", flush=True)
-    resolution = next(iter(fakes.values())).shape[1]
+    resolution = next(iter(fakes.values())).shape[1] if fakes else None  # None: the real images' own size
     chosen = np.sort(np.random.default_rng(args.seed).choice(len(real_folder.paths), min(args.num_real, len(real_folder.paths)), replace=False))
     reals, _ = load_images([real_folder.paths[i] for i in chosen], resolution)
+    if probes:
+        import keras
+
+        from keras_gans.augment import ada_augment
+
+        fakes["reals untransformed"] = reals
+        scaled = reals.astype("float32") / 127.5 - 1.0
+        for label, names in probes.items():
+            under = ada_augment(scaled, 1.0, keras.random.SeedGenerator(args.seed), names, args.hue_max)
+            fakes[label] = np.clip(np.round((np.asarray(under) + 1.0) * 127.5), 0, 255).astype("uint8")
     reports = augmentation_leak_of_runs(reals, fakes, args.classifier, folds=args.folds, max_generated=args.num, seed=args.seed)
     first = next(iter(reports.values()))
     print(f"classifier: {first['classifier']}, {first['folds']} folds over {first['real_count']} real images")
@@ -81,7 +117,8 @@ def main(argv=None) -> int:
     rows = [(label, report["label_shares"]["generated"]) for label, report in reports.items()]
     for label, shares in rows + [("held-out reals", first["label_shares"]["real_held_out"])]:
         print(f"| {label} | " + " | ".join(f"{100 * shares[name]:.1f}%" for name in transforms) + " |")
-    write_json_atomic(args.out, {"data": args.data, "runs": runs, "num": args.num, "reports": reports})
+    write_json_atomic(args.out, {"data": args.data, "runs": runs, "real_under": probes, "hue_max": args.hue_max,
+                                 "num": args.num, "reports": reports})
     print(f"figures in {args.out}")
     return 0
 

@@ -248,3 +248,34 @@ def test_article_code_trains_beside_ours_and_is_scored_the_same_way(tmp_path, qu
     assert point["kimg"] == 0.04 and point["train_seconds"] > 0
     assert np.isfinite(point["KID(effnet-lite0)"])
     assert (tmp_path / "q" / "article" / "sheets").is_dir()
+
+
+def test_leak_check_traces_a_luma_flip_to_the_rot180_label(tmp_path, load_benchmark):
+    """--real-under: real images under an ADA transform, judged by the classifiers. A luma flip
+    turns paintings lit from above (light sky over dark ground) dark side up, which the
+    classifiers read as a half turn."""
+    from PIL import Image
+
+    folder = tmp_path / "lit-from-above"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(1.0, 0.1, 16)[:, None, None]
+    for index in range(48):
+        colour = rng.uniform(0.5, 1.0, 3)
+        image = ramp * colour * rng.uniform(0.8, 1.0, (16, 16, 1)) * 255
+        Image.fromarray(image.astype(np.uint8)).save(folder / f"{index:03d}.png")
+    leak_check = load_benchmark("leak_check")
+    out = tmp_path / "probe.json"
+    assert leak_check.main(["--data", str(folder), "--real-under", "lumaflip", "--real-under", "xflip,saturation",
+                            "--classifier", "thumbnail", "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    reports = saved["reports"]
+    assert list(reports) == ["reals untransformed", "reals under lumaflip", "reals under xflip+saturation"]
+    assert saved["real_under"]["reals under xflip+saturation"] == ["xflip", "saturation"]
+    plain = reports["reals untransformed"]["label_shares"]["generated"]
+    flipped = reports["reals under lumaflip"]["label_shares"]["generated"]
+    assert flipped["rot180"] > plain["rot180"] + 0.25
+    with pytest.raises(SystemExit):
+        leak_check.main(["--data", str(folder), "--real-under", "lumaflips", "--out", str(out)])
+    with pytest.raises(SystemExit):
+        leak_check.main(["--data", str(folder), "--out", str(out)])
