@@ -29,8 +29,8 @@ from its checkpoint to N kimg with the settings it started with (read from DIR/q
 which is written before the first run trains), and its earlier points are kept, so a longer
 budget costs only the extra kimg; a run the invocation did not finish (it was stopped) trains
 again from the start. An --out that already holds an invocation is refused without --resume.
-With it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up (at the
-same ``--kimg``).
+With it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up
+(at the same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 
