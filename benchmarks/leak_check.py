@@ -94,12 +94,12 @@ def main(argv=None) -> int:
         import keras
 
         from keras_gans.augment import ada_augment
+        from keras_gans.generation import to_uint8
 
         fakes["reals untransformed"] = reals
         scaled = reals.astype("float32") / 127.5 - 1.0
         for label, names in probes.items():
-            under = ada_augment(scaled, 1.0, keras.random.SeedGenerator(args.seed), names, args.hue_max)
-            fakes[label] = np.clip(np.round((np.asarray(under) + 1.0) * 127.5), 0, 255).astype("uint8")
+            fakes[label] = to_uint8(ada_augment(scaled, 1.0, keras.random.SeedGenerator(args.seed), names, args.hue_max))
     reports = augmentation_leak_of_runs(reals, fakes, args.classifier, folds=args.folds, max_generated=args.num, seed=args.seed)
     first = next(iter(reports.values()))
     print(f"classifier: {first['classifier']}, {first['folds']} folds over {first['real_count']} real images")
