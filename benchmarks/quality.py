@@ -276,7 +276,7 @@ def run_budgets(entries, labels, args) -> dict[str, tuple[float, float | None]]:
 def load_config(kind: str, value: str, overrides: dict, args, label: str):
     from keras_gans.config import (
         ConfigError,
-        apply_overrides,
+        apply_layers,
         check_model_config,
         config_from_dict,
         load_config_file,
@@ -285,6 +285,7 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
     )
 
     try:
+        layers = []
         if kind == "preset":
             config = preset_config(value)
         elif kind == "model":
@@ -298,13 +299,14 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
                 from keras_gans.train import default_preset
 
                 # Bare settings start where `train --config FILE` starts on the same data.
-                config = apply_overrides(preset_config(default_preset(args.data)), load_config_file(path), source=value)
+                config = preset_config(default_preset(args.data))
+                layers.append((load_config_file(path), value))
         flags = dict(overrides)
         if args.resolution:
             flags["resolution"] = args.resolution
         if args.batch:
             flags["batch_size"] = args.batch
-        config = apply_overrides(config, flags, source=f"--set {label}.*")
+        config = apply_layers(config, layers + [(flags, f"--set {label}.*")])
         check_model_config(config)
         return config
     except (ConfigError, OSError, json.JSONDecodeError) as error:

@@ -36,6 +36,12 @@ ADA_PIPELINES = {
             "brightness", "contrast", "lumaflip", "hue", "saturation"),
 }
 AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
+# The settings each augmentation reads; given with another augment they would do nothing.
+AUGMENT_SETTINGS = {
+    "diffaug": ("diffaugment_policy",),
+    "ada": ("ada_pipeline", "ada_hue_max", "ada_skip", "augment_p", "augment_adjust", "ada_target",
+            "augment_speed_kimg", "ada_interval"),
+}
 
 
 @dataclass
@@ -182,6 +188,24 @@ class GANConfig:
                 f"choose from {', '.join(DIFFAUGMENT_TRANSFORMS)}"
             )
         self.ada_transforms()
+        self._check_augment_settings_used()
+
+    def _check_augment_settings_used(self):
+        """Refuse settings of an augmentation that is not on, which would otherwise be silently ignored.
+
+        "Given" means different from this model's default, so presets and saved configs that keep
+        the defaults pass, while ``--set ada_target=0.4`` without ``augment=ada`` does not.
+        """
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.default is not dataclasses.MISSING}
+        for augment, names in AUGMENT_SETTINGS.items():
+            given = [name for name in names if name in defaults and getattr(self, name) != defaults[name]]
+            if given and self.augment != augment:
+                settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in given)
+                raise ConfigError(
+                    f"{settings}: {'these settings apply' if len(given) > 1 else 'this setting applies'} only with "
+                    f"augment={augment}, but augment is {self.augment!r}; set augment={augment}, or drop "
+                    f"{'them' if len(given) > 1 else 'it'} (otherwise {'they' if len(given) > 1 else 'it'} would be ignored)"
+                )
 
     def ada_transforms(self) -> tuple[str, ...]:
         """The transforms of ada_pipeline that ada_skip does not leave out, in the pipeline's order."""
@@ -326,17 +350,28 @@ def _coerce(name: str, value, annotation):
 
 def apply_overrides(config: GANConfig, overrides: dict[str, Any], source: str) -> GANConfig:
     """A copy of ``config`` with ``overrides`` applied; unknown keys are an error naming ``source``."""
+    return apply_layers(config, [(overrides, source)])
+
+
+def apply_layers(config: GANConfig, layers: list[tuple[dict[str, Any], str]]) -> GANConfig:
+    """A copy of ``config`` with each (overrides, source) layer applied in order (later wins).
+
+    The layers are merged before the copy is made, so the checks of :class:`GANConfig` see the
+    finished configuration: a config file's ``ada_target`` with ``--augment ada`` on the command
+    line is fine, though the file alone would have set an ADA setting without ADA.
+    """
     hints = typing.get_type_hints(type(config))
     fields = config_fields(type(config))
     changes = {}
-    for key, value in overrides.items():
-        name = key.replace("-", "_")
-        if name not in fields:
-            raise ConfigError(
-                f"{source}: {type(config).__name__} has no setting {key!r}; "
-                f"known settings: {', '.join(sorted(fields))}"
-            )
-        changes[name] = _coerce(name, value, hints.get(name))
+    for overrides, source in layers:
+        for key, value in overrides.items():
+            name = key.replace("-", "_")
+            if name not in fields:
+                raise ConfigError(
+                    f"{source}: {type(config).__name__} has no setting {key!r}; "
+                    f"known settings: {', '.join(sorted(fields))}"
+                )
+            changes[name] = _coerce(name, value, hints.get(name))
     return dataclasses.replace(config, **changes)
 
 

@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 
 from keras_gans.config import (
-    apply_overrides,
+    apply_layers,
     AugmentChoice,
     DEFAULT_BUILTIN_PRESET,
     DEFAULT_CONDITIONAL_PRESET,
@@ -147,9 +147,9 @@ def resolve_config(args):
     else:
         config = preset_config(default_preset(args.data, args.conditional))
     explicit = bool(args.preset or args.model)
+    layers = []
     if args.config:
-        config = apply_overrides(config, load_config_file(args.config), source=args.config)
-        explicit = True
+        layers.append((load_config_file(args.config), args.config))
     flags = {}
     for flag, field in FIELD_FLAGS.items():
         value = getattr(args, flag)
@@ -164,7 +164,9 @@ def resolve_config(args):
         key, value = item.split("=", 1)
         flags[key.strip()] = value.strip()
     if flags:
-        config = apply_overrides(config, flags, source="command line")
+        layers.append((flags, "command line"))
+    if layers:
+        config = apply_layers(config, layers)
         explicit = True
     return config, explicit
 

@@ -139,3 +139,25 @@ def test_class_run_length_is_checked_when_the_configuration_is_resolved():
         apply_overrides(preset_config("stylegan-cpu-64"), {"class_run_length": 4}, "--set")
     with pytest.raises(ConfigError, match="must be 0"):
         apply_overrides(conditional, {"class_run_length": -1}, "--set")
+
+
+def test_settings_of_an_augmentation_that_is_off_are_refused(tmp_path):
+    # Before, `--set ada_target=0.4` without `--augment ada` trained as if it had not been given.
+    with pytest.raises(ConfigError, match=r"ada_target=0\.4: this setting applies only with augment=ada, but augment is 'none'"):
+        _resolve(["--preset", "stylegan-cpu-64", "--set", "ada_target=0.4"])
+    with pytest.raises(ConfigError, match=r"ada_skip='lumaflip', augment_p=0\.2: these settings apply only with augment=ada, but augment is 'diffaug'"):
+        _resolve(["--preset", "stylegan-small-set", "--set", "ada_skip=lumaflip", "--set", "augment_p=0.2"])
+    with pytest.raises(ConfigError, match="diffaugment_policy='color': this setting applies only with augment=diffaug"):
+        _resolve(["--preset", "stylegan-cpu-64", "--augment", "ada", "--set", "diffaugment_policy=color"])
+    config, _ = _resolve(["--preset", "stylegan-cpu-64", "--augment", "ada", "--set", "ada_target=0.4"])
+    assert config.augment == "ada" and config.ada_target == 0.4
+    # A model's own defaults are not "given": FastGAN's DiffAugment policy stays when it is switched off.
+    config, _ = _resolve(["--preset", "fastgan-64", "--augment", "none"])
+    assert config.augment == "none" and config.diffaugment_policy == preset_config("fastgan-64").diffaugment_policy
+    # The file and the flags are checked together: the file's ADA settings with the flag's ADA pass.
+    toml = tmp_path / "ada.toml"
+    toml.write_text("ada_target = 0.4\naugment_p = 0.2\n")
+    config, _ = _resolve(["--preset", "stylegan-cpu-64", "--config", str(toml), "--augment", "ada"])
+    assert (config.augment, config.ada_target, config.augment_p) == ("ada", 0.4, 0.2)
+    with pytest.raises(ConfigError, match="only with augment=ada"):
+        _resolve(["--preset", "stylegan-cpu-64", "--config", str(toml)])
