@@ -595,7 +595,6 @@ def main(argv=None):
     from keras_gans.metrics.real_data import real_features
 
     folder, description = real_folder(args.data, resolution)
-    data_arg = args.data if args.data is not None else None
     command = "python benchmarks/quality.py " + shlex.join(given)
     results = {
         "command": command, "argv": args.argv,
@@ -642,7 +641,7 @@ def main(argv=None):
     else:
         for label, kind, value in to_train:
             earlier = results["runs"].get(label)
-            finished(label, train_and_evaluate(label, configs[label], args, data_arg, real, out, *budgets[label],
+            finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
                                                preset=preset_of(kind, value), resume=earlier is not None))
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)

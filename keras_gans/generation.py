@@ -107,8 +107,11 @@ def run_generator(generator, latents, labels=None, batch_size: int = 32):
 
 
 def to_uint8(images) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float32)
-    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    """Generator outputs in [-1, 1] as uint8 pixels; images already uint8 pass through unchanged."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 1.0, class_index=None, batch_size: int = 32, labels=None):

@@ -79,3 +79,13 @@ def test_every_generate_mode_on_every_model(model, conditional, tmp_path, capsys
             assert code == 0 and (out / f"{mode}.png").is_file()
         else:
             assert code == 2 and "style-based" in capsys.readouterr().err
+
+
+def test_to_uint8_maps_minus_one_to_one_onto_pixels_and_passes_pixels_through():
+    import numpy as np
+
+    from keras_gans.generation import to_uint8
+
+    assert to_uint8(np.array([-1.5, -1.0, 0.0, 1.0, 2.0], np.float32)).tolist() == [0, 0, 128, 255, 255]
+    pixels = np.array([[0, 17, 255]], np.uint8)
+    assert to_uint8(pixels) is pixels  # already pixels: not read as [-1, 1] a second time

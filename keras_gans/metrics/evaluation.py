@@ -21,7 +21,7 @@ from .kid import kernel_distance
 from .precision_recall import precision_recall
 from .real_data import RealFeatures, load_images
 from keras_gans.io import write_json_atomic  # noqa: F401  (re-exported for evaluate and the callback)
-from keras_gans.generation import generate_images as generate
+from keras_gans.generation import generate_images as generate, to_uint8
 
 METRICS = ("fid", "kid", "pr", "diversity", "classes", "nn", "leak")
 METRIC_HELP = {
@@ -62,13 +62,6 @@ def primary_figure(metric: str, extractor_label: str) -> tuple[str, bool]:
     }[metric]
 
 
-def _to_uint8(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images
-    return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
 def real_class_counts(real: RealFeatures, class_names) -> np.ndarray | None:
     """How many real images each of the generator's classes (by name) has, or None when the real
     set has no labels or shares no class name with the generator. ``real`` may also be a scanned
@@ -102,7 +95,7 @@ def sample_generator(generator, num: int, class_names=None, seed: int = 0, trunc
     conditional = bool(class_names) and len(generator.inputs) > 1
     if not conditional:
         images = generate(generator, num, seed=seed, truncation_psi=truncation_psi, batch_size=batch_size)
-        return _to_uint8(images), None
+        return to_uint8(images), None
     if class_counts is None:
         class_counts = np.ones(len(class_names))
     if len(class_counts) != len(class_names):
@@ -117,7 +110,7 @@ def sample_generator(generator, num: int, class_names=None, seed: int = 0, trunc
             generator, int(count), seed=seed + int(offsets[index]), truncation_psi=truncation_psi,
             class_index=index, batch_size=batch_size,
         )
-        images.append(_to_uint8(block))
+        images.append(to_uint8(block))
         labels.append(np.full(int(count), index, np.int32))
     return np.concatenate(images), np.concatenate(labels)
 
@@ -163,7 +156,7 @@ def evaluate(
 ) -> dict:
     """Compute ``metrics`` (names from :data:`METRICS`) for generated uint8 images vs ``real``."""
     metrics = parse_metrics(metrics)
-    fake_images = _to_uint8(fake_images)
+    fake_images = to_uint8(fake_images)
     if len(fake_images) < 2:
         raise MetricError("need at least 2 generated images")
     resolution = int(fake_images.shape[1])
