@@ -633,16 +633,23 @@ def main(argv=None):
         results["runs"][label] = joined_run(earlier, run) if earlier else run
         write_json_atomic(out / "quality.json", results)
 
-    if side_by_side:
-        train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
-        # The runs in the order they were given, whichever finished first.
-        results["runs"] = {label: results["runs"][label] for label in
-                           [*labels, *(label for label in results["runs"] if label not in labels)] if label in results["runs"]}
-    else:
-        for label, kind, value in to_train:
-            earlier = results["runs"].get(label)
-            finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
-                                               preset=preset_of(kind, value), resume=earlier is not None))
+    try:
+        if side_by_side:
+            train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
+            # The runs in the order they were given, whichever finished first.
+            results["runs"] = {label: results["runs"][label] for label in
+                               [*labels, *(label for label in results["runs"] if label not in labels)] if label in results["runs"]}
+        else:
+            for label, kind, value in to_train:
+                earlier = results["runs"].get(label)
+                finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
+                                                   preset=preset_of(kind, value), resume=earlier is not None))
+    except KeyboardInterrupt:
+        done = [label for label, run in results["runs"].items() if run["points"]]
+        print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({', '.join(done) or 'none yet'}); the others "
+              f"train again from the start with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
+              file=sys.stderr, flush=True)
+        raise
     if args.article:
         results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
     write_json_atomic(out / "quality.json", results)
@@ -659,4 +666,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # main said what was kept and how to go on; no traceback
+        sys.exit(130)

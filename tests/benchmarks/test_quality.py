@@ -176,7 +176,7 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
 
 
 def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_not_overwritten(
-        tmp_path, image_folder, quality, monkeypatch):
+        tmp_path, image_folder, quality, monkeypatch, capsys):
     out = tmp_path / "q"
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
@@ -191,6 +191,7 @@ def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_no
     monkeypatch.setattr(quality, "train_and_evaluate", stopped)
     with pytest.raises(KeyboardInterrupt):
         quality.main(argv)
+    assert f"--resume --out {out} --kimg 0.032" in capsys.readouterr().err
     saved = json.loads((out / "quality.json").read_text())
     assert saved["runs"] == {} and set(saved["configs"]) == {"first", "second"}
     # Started again without --resume, the record of the stopped invocation is kept.
