@@ -59,6 +59,8 @@ def load_labelled(source, resolution):
     1,797 real 8x8 handwritten digits (UCI), upscaled bicubically to ``resolution``, grayscale.
     Digits must not be mirrored; faces may.
     """
+    from keras_gans.generation import from_uint8
+
     if source == DIGITS:
         from PIL import Image
         from sklearn.datasets import load_digits
@@ -68,13 +70,13 @@ def load_labelled(source, resolution):
             np.asarray(Image.fromarray((image * 255 / 16).astype(np.uint8)).resize((resolution, resolution), Image.BICUBIC))
             for image in digits.images
         ])[..., None]
-        return images.astype(np.float32) / 127.5 - 1.0, digits.target.astype(np.int32), [str(d) for d in range(10)], False
+        return from_uint8(images), digits.target.astype(np.int32), [str(d) for d in range(10)], False
     from keras_gans.data.folders import load_image_folder
 
     data = load_image_folder(source, resolution, 3, "center", progress=False)
     if not data.class_names or len(data.class_names) < 2:
         raise SystemExit(f"{source} has no class subfolders")
-    images = data.images.astype(np.float32) / 127.5 - 1.0
+    images = from_uint8(data.images)
     return images, np.asarray(data.labels, np.int32), list(data.class_names), True
 
 

@@ -94,10 +94,10 @@ def main(argv=None) -> int:
         import keras
 
         from keras_gans.augment import ada_augment
-        from keras_gans.generation import to_uint8
+        from keras_gans.generation import from_uint8, to_uint8
 
         fakes["reals untransformed"] = reals
-        scaled = reals.astype("float32") / 127.5 - 1.0
+        scaled = from_uint8(reals)
         for label, names in probes.items():
             fakes[label] = to_uint8(ada_augment(scaled, 1.0, keras.random.SeedGenerator(args.seed), names, args.hue_max))
     reports = augmentation_leak_of_runs(reals, fakes, args.classifier, folds=args.folds, max_generated=args.num, seed=args.seed)

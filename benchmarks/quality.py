@@ -651,7 +651,14 @@ def main(argv=None):
               file=sys.stderr, flush=True)
         raise
     if args.article:
-        results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
+        try:
+            results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
+        except KeyboardInterrupt:
+            done = [label for label, run in results["runs"].items() if run["points"]]
+            print(f"\nstopped in the article's run: {out / 'quality.json'} keeps the finished runs ({', '.join(done)}); the "
+                  f"article's code writes its samples only at the end, so nothing of its run is kept and this "
+                  f"invocation cannot be resumed: rerun it with --article", file=sys.stderr, flush=True)
+            raise
     write_json_atomic(out / "quality.json", results)
     plot(results, out / "quality.png")
     comparison_sheet(results, out / "comparison.png")

@@ -114,6 +114,12 @@ def to_uint8(images) -> np.ndarray:
     return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def from_uint8(images) -> np.ndarray:
+    """uint8 pixels (or floats in 0..255) as float32 in the generator's range [-1, 1]; the inverse of
+    ``to_uint8``."""
+    return np.asarray(images, np.float32) / 127.5 - 1.0
+
+
 def generate_images(generator, num: int, seed: int = 0, truncation_psi: float = 1.0, class_index=None, batch_size: int = 32, labels=None):
     """``num`` images as uint8 (N, H, W, C) for seeds ``seed .. seed + num - 1``.
 

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from keras_gans.generation import (
     GenerationError,
+    from_uint8,
     is_conditional,
     latent_dim,
     noise_layers,
@@ -119,7 +120,7 @@ def project(generator, target: np.ndarray, distance, settings: ProjectionSetting
     w_opt = tf.Variable(start, dtype=tf.float32, name="w")
     layers = noise_layers(synthesis)
     noise_maps = [tf.Variable(rng.normal(noise_shape(layer)), name=f"noise_{i}") for i, layer in enumerate(layers)]
-    target_image = tf.constant(target[None].astype(np.float32) / 127.5 - 1.0)
+    target_image = tf.constant(from_uint8(target[None]))
     optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate, beta_1=0.9, beta_2=0.999)
     variables = [w_opt] + noise_maps
 
@@ -168,5 +169,5 @@ def mean_w_distance(generator, target: np.ndarray, distance, samples: int = 1000
     w_mean, _ = w_statistics(mapping, latent_dim(generator), samples, seed, label)
     seed_noise(generator, seed)
     image = tf.cast(synthesis(np.tile(w_mean[None, None], (1, num_ws, 1)), training=False), tf.float32)
-    target_image = tf.constant(target[None].astype(np.float32) / 127.5 - 1.0)
+    target_image = tf.constant(from_uint8(target[None]))
     return float(tf.reduce_mean(distance(image, target_image)))

@@ -89,3 +89,14 @@ def test_to_uint8_maps_minus_one_to_one_onto_pixels_and_passes_pixels_through():
     assert to_uint8(np.array([-1.5, -1.0, 0.0, 1.0, 2.0], np.float32)).tolist() == [0, 0, 128, 255, 255]
     pixels = np.array([[0, 17, 255]], np.uint8)
     assert to_uint8(pixels) is pixels  # already pixels: not read as [-1, 1] a second time
+
+
+def test_from_uint8_is_the_inverse_of_to_uint8():
+    import numpy as np
+
+    from keras_gans.generation import from_uint8, to_uint8
+
+    pixels = np.arange(256, dtype=np.uint8)
+    signed = from_uint8(pixels)
+    assert signed.dtype == np.float32 and signed.min() == -1.0 and signed.max() == 1.0
+    assert (to_uint8(signed) == pixels).all()

@@ -1,6 +1,7 @@
 """benchmarks/quality.py end to end on tiny settings: two runs, evaluations, plot, sheets, JSON."""
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,28 @@ def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_no
     resumed = quality.main(["--resume", "--out", str(out), "--kimg", "0.032"])
     assert [[p["kimg"] for p in resumed["runs"][label]["points"]] for label in ("first", "second")] == [[0.032], [0.032]]
     assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"first", "second"}
+
+
+def test_an_invocation_stopped_in_the_articles_run_keeps_ours_and_says_it_cannot_resume(
+        tmp_path, image_folder, quality, monkeypatch, capsys):
+    out = tmp_path / "q"
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
+            "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
+            "--run", "ours=preset:stylegan-cpu-64", "--article", "--article-python", sys.executable]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quality, "train_article", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        quality.main(argv)
+    err = capsys.readouterr().err
+    assert "stopped in the article's run" in err and "keeps the finished runs (ours)" in err and "rerun it with --article" in err
+    assert list(json.loads((out / "quality.json").read_text())["runs"]) == ["ours"]
+    with pytest.raises(SystemExit, match="trained the article's code"):
+        quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
 
 
 def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
