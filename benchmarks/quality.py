@@ -655,9 +655,10 @@ def main(argv=None):
             results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
         except KeyboardInterrupt:
             done = [label for label, run in results["runs"].items() if run["points"]]
-            print(f"\nstopped in the article's run: {out / 'quality.json'} keeps the finished runs ({', '.join(done)}); the "
-                  f"article's code writes its samples only at the end, so nothing of its run is kept and this "
-                  f"invocation cannot be resumed: rerun it with --article", file=sys.stderr, flush=True)
+            print(f"\nstopped in the article's run: {out / 'quality.json'} keeps the finished runs "
+                  f"({', '.join(done) or 'none'}); the article's code writes its samples only at the end, so "
+                  f"nothing of its run is kept and this invocation cannot be resumed: rerun it with --article",
+                  file=sys.stderr, flush=True)
             raise
     write_json_atomic(out / "quality.json", results)
     plot(results, out / "quality.png")
