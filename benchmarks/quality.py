@@ -38,6 +38,17 @@ With it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back be
 ``--out``/LABEL.log), for a machine where one run leaves cores idle. A run comes out the same
 either way (same seed, same code, same machine: a test checks it), so the figures compare as if
 the runs had trained one after another. ``--resume`` may change it.
+
+``--seeds 0,1,2,3`` trains every run once per seed, seed by seed (as ``LABEL@seedN``, each in
+its own folder; ``--set LABEL.KEY`` and ``--budget LABEL=`` still name the run), and ends with
+benchmarks/quality_seeds.py's table: each run's KID per seed, its mean with the standard error,
+and with ``--baseline LABEL`` how much lower its mean is than that run's and on how many seeds.
+One seed can move KID by 20% (docs/quality.md), more than many differences worth measuring.
+Stopped, ``--resume`` keeps every seed that finished.
+
+    python benchmarks/quality.py --data ../shared/data/bob-ross-128 --resolution 128 --kimg 40 --jobs 2 \\
+        --seeds 0,1 --run ada=model:stylegan --run none=model:stylegan --set ada.augment=ada \\
+        --baseline none --out runs/quality/seeds
 """
 from __future__ import annotations
 
@@ -92,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
     parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", metavar="S1,S2,...",
+                        help="train every run once per seed (labels LABEL@seedN) and report means over the seeds")
+    parser.add_argument("--baseline", metavar="LABEL",
+                        help="with --seeds: the run whose mean KID the others are measured against (e.g. none)")
     parser.add_argument("--leak", action="store_true",
                         help="also run the augmentation leak check (keras_gans.metrics.leak) at every evaluation")
     parser.add_argument("--out", default="runs/quality", help="output folder (each run in its own sub-folder)")
@@ -239,6 +254,43 @@ def run_specs(args) -> list[tuple[str, str, str]]:
     return specs
 
 
+# A run trained once per seed is labelled LABEL@seedN (its folder too).
+SEED_MARK = "@seed"
+
+
+def seed_list(args) -> list[int] | None:
+    """The seeds of --seeds, checked; None without it."""
+    if args.seeds is None:
+        return None
+    try:
+        seeds = [int(entry) for entry in args.seeds.split(",") if entry.strip()]
+    except ValueError:
+        raise SystemExit(f"--seeds {args.seeds!r}: expected whole numbers separated by commas, e.g. 0,1,2,3") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds {args.seeds!r}: give at least one seed, each once")
+    if args.seed != 0:
+        raise SystemExit("give --seed or --seeds, not both")
+    if args.article:
+        raise SystemExit("--seeds trains every run once per seed; the article's code takes no seed: drop --article or --seeds")
+    return seeds
+
+
+def per_seed(specs, configs: dict, budgets: dict, seeds: list[int] | None, seed: int):
+    """(specs, configs, budgets, {label: seed}) with every run once per seed, seed by seed (so that
+    --jobs trains one seed's runs side by side and a stopped invocation keeps whole seeds), or as
+    given with the one --seed."""
+    if seeds is None:
+        return specs, configs, budgets, {label: seed for label, _, _ in specs}
+    runs = [(f"{label}{SEED_MARK}{each}", label, kind, value, each) for each in seeds for label, kind, value in specs]
+    clash = [label for label, _, _ in specs if SEED_MARK in label]
+    if clash:
+        raise SystemExit(f"with --seeds, run labels may not contain {SEED_MARK!r}: {', '.join(clash)}")
+    return ([(label, kind, value) for label, _, kind, value, _ in runs],
+            {label: configs[base] for label, base, *_ in runs},
+            {label: budgets[base] for label, base, *_ in runs},
+            {label: each for label, *_, each in runs})
+
+
 def setting_overrides(settings, labels) -> dict[str, dict[str, str]]:
     """{label: {key: value}} from --set [LABEL.]KEY=VALUE; without a label it applies to every run."""
     overrides = {label: {} for label in labels}
@@ -334,18 +386,19 @@ def real_folder(data: str | None, resolution: int) -> tuple[Path, str]:
 # --- Training and evaluating ----------------------------------------------------------------------
 
 def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None,
-                       preset: str | None = None, resume: bool = False) -> dict:
+                       preset: str | None = None, resume: bool = False, seed: int | None = None) -> dict:
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
+    seed = args.seed if seed is None else seed
     settings = RunSettings(
-        out=str(run_dir), data=data_arg, kimg=kimg, seed=args.seed, preset=preset,
+        out=str(run_dir), data=data_arg, kimg=kimg, seed=seed, preset=preset,
         checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
     )
     callback = MetricsCallback(
         real, metrics=metrics_of(args), every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
-        seed=args.seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(kimg * 1000)),
+        seed=seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(kimg * 1000)),
         budget_seconds=minutes * 60 if minutes else None,
     )
     budget = f"{minutes:g} minutes (at most {kimg:g} kimg)" if minutes else f"{kimg:g} kimg"
@@ -356,6 +409,7 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
     sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
     return {
         "model": config.model_name,
+        "seed": seed,
         "points": callback.history,
         "total_seconds": time.perf_counter() - started,
         "sheet": str(sheets[-1]) if sheets else None,
@@ -368,7 +422,7 @@ def preset_of(kind: str, value: str) -> str | None:
     return value if kind == "preset" else DEFAULT_PRESETS.get(value) if kind == "model" else None
 
 
-def run_job(args, specs, configs, budgets, resolution: int, out: Path) -> dict:
+def run_job(args, specs, configs, budgets, seeds: dict, resolution: int, out: Path) -> dict:
     """The process --jobs starts for one run: train and evaluate it, write its record to --job-result."""
     from keras_gans.io import write_json_atomic
     from keras_gans.metrics.extractors import get_extractor
@@ -380,7 +434,7 @@ def run_job(args, specs, configs, budgets, resolution: int, out: Path) -> dict:
     folder, _ = real_folder(args.data, resolution)
     real = real_features(folder, get_extractor("effnet-lite0"), resolution)
     run = train_and_evaluate(args.job, configs[args.job], args, args.data, real, out, *budgets[args.job],
-                             preset=preset_of(*kinds[args.job]), resume=args.job_resume)
+                             preset=preset_of(*kinds[args.job]), resume=args.job_resume, seed=seeds[args.job])
     write_json_atomic(Path(args.job_result), run)
     return run
 
@@ -574,6 +628,11 @@ def main(argv=None):
     budgets = run_budgets(args.budget, labels, args)
     # Every configuration is resolved before anything trains, so a typo fails in seconds.
     configs = {label: load_config(kind, value, overrides[label], args, label) for label, kind, value in specs}
+    if args.baseline is not None and (not args.seeds or args.baseline not in labels):
+        raise SystemExit(f"--baseline {args.baseline!r}: " + ("name one of the runs (" + ", ".join(labels) + ")"
+                                                              if args.seeds else "it compares means over --seeds; give --seeds"))
+    specs, configs, budgets, seeds = per_seed(specs, configs, budgets, seed_list(args), args.seed)
+    labels = [label for label, _, _ in specs]
     python = article_python(args.article_python) if args.article else None
     resolutions = {config.resolution for config in configs.values()} | ({args.resolution or 64} if args.article else set())
     if len(resolutions) != 1:
@@ -587,7 +646,7 @@ def main(argv=None):
                          "--kimg N (a run it did not finish trains again from the start), or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     if args.job:
-        return run_job(args, specs, configs, budgets, resolution, out)
+        return run_job(args, specs, configs, budgets, seeds, resolution, out)
 
     from keras_gans.config import config_to_dict
     from keras_gans.io import write_json_atomic
@@ -600,6 +659,7 @@ def main(argv=None):
         "command": command, "argv": args.argv,
         "data": description, "resolution": resolution, "kimg": args.kimg, "minutes": args.minutes, "num": args.num,
         "seed": args.seed,
+        "seeds": seed_list(args),
         "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "budgets": {label: {"kimg": kimg, "minutes": minutes} for label, (kimg, minutes) in budgets.items()},
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
@@ -643,7 +703,8 @@ def main(argv=None):
             for label, kind, value in to_train:
                 earlier = results["runs"].get(label)
                 finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
-                                                   preset=preset_of(kind, value), resume=earlier is not None))
+                                                   preset=preset_of(kind, value), resume=earlier is not None,
+                                                   seed=seeds[label]))
     except KeyboardInterrupt:
         done = [label for label, run in results["runs"].items() if run["points"]]
         print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({', '.join(done) or 'none yet'}); the others "
@@ -665,7 +726,15 @@ def main(argv=None):
     comparison_sheet(results, out / "comparison.png")
     print("\n" + table(results))
     final = {label: figure(run["points"][-1], "KID") for label, run in results["runs"].items() if run["points"]}
-    if len(final) > 1:
+    if results.get("seeds"):
+        # Here, not at the top: quality_seeds, the one home of means over seeds, imports this module.
+        import quality_seeds
+
+        print(f"\nover the seeds (python benchmarks/quality_seeds.py {out}"
+              + (f" --baseline {args.baseline}" if args.baseline else "") + "):\n"
+              + quality_seeds.summed_up(quality_seeds.split_seeds({**results, "path": str(out / "quality.json")}),
+                                         args.baseline))
+    elif len(final) > 1:
         best = min(final, key=final.get)
         print("\nKID ratios at the end (run / " + best + "): "
               + ", ".join(f"{label} {value / final[best]:.2f}x" for label, value in final.items()))

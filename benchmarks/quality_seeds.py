@@ -22,15 +22,16 @@ import statistics
 import sys
 from pathlib import Path
 
-from quality import figure  # a point's figure by name, whatever the extractor
+from quality import SEED_MARK, figure  # a point's figure by name, whatever the extractor
 
 # What every invocation must share for its figures to be comparable.
 SHARED = ("data", "resolution", "num", "extractor")
 
 
-def load_invocation(path: str) -> dict:
-    """One invocation; ``PATH:LABEL,LABEL`` takes only those runs of it (so that one run of another
-    recipe under a label used elsewhere can be left out)."""
+def load_invocation(path: str) -> list[dict]:
+    """One invocation, as one per seed where it trained with ``--seeds``; ``PATH:LABEL,LABEL`` takes
+    only those runs of it (so that one run of another recipe under a label used elsewhere can be
+    left out)."""
     only = None
     folder, colon, names = path.rpartition(":")
     if colon and folder and not Path(path).exists():
@@ -46,13 +47,31 @@ def load_invocation(path: str) -> dict:
     if missing:
         raise SystemExit(f"{file}: not a quality.json of benchmarks/quality.py (no {', '.join(missing)})")
     results["path"] = str(file)
+    parts = split_seeds(results)
     if only is not None:
-        unknown = sorted(only - set(results["runs"]))
+        known = list(dict.fromkeys(label for part in parts for label in part["runs"]))
+        unknown = sorted(only - set(known))
         if unknown or not only:
             missing = f"no run labelled {', '.join(map(repr, unknown))}" if unknown else "no label after the colon"
-            raise SystemExit(f"{path}:{names}: {missing} (the runs of {file}: {', '.join(results['runs'])})")
-        results["runs"] = {label: run for label, run in results["runs"].items() if label in only}
-    return results
+            raise SystemExit(f"{path}:{names}: {missing} (the runs of {file}: {', '.join(known)})")
+        parts = [{**part, "runs": {label: run for label, run in part["runs"].items() if label in only}} for part in parts]
+    return parts
+
+
+def split_seeds(results: dict) -> list[dict]:
+    """An invocation of quality.py --seeds (runs labelled LABEL@seedN) as one invocation per seed
+    with the runs under their own labels; any other invocation as it is."""
+    if not results.get("seeds"):
+        return [results]
+    parts = []
+    for seed in results["seeds"]:
+        suffix = f"{SEED_MARK}{seed}"
+        runs = {label[: -len(suffix)]: run for label, run in results["runs"].items() if label.endswith(suffix)}
+        if runs:
+            configs = {label[: -len(suffix)]: config for label, config in results["configs"].items() if label.endswith(suffix)}
+            parts.append({**results, "seed": seed, "runs": runs, "configs": configs,
+                          "path": f"{results['path']} (seed {seed})"})
+    return parts
 
 
 def collect(invocations: list[dict], labels: list[str] | None) -> dict:
@@ -140,20 +159,30 @@ def markdown(rows: list[dict], baseline: str | None) -> str:
     return "\n".join(lines)
 
 
+def rows_over_seeds(invocations: list[dict], baseline: str | None = None, labels: list[str] | None = None) -> list[dict]:
+    table = collect(invocations, labels)
+    if baseline and baseline not in table:
+        raise SystemExit(f"--baseline {baseline!r} is not among the runs compared ({', '.join(table)})")
+    return summary(table, baseline)
+
+
+def summed_up(invocations: list[dict], baseline: str | None = None) -> str:
+    """The markdown table of the invocations' runs over their seeds (what this script prints)."""
+    return markdown(rows_over_seeds(invocations, baseline), baseline)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("invocations", nargs="+", metavar="RUN_FOLDER_OR_QUALITY_JSON",
-                        help="the --out folders (or their quality.json) of quality.py invocations, one per seed; "
+                        help="the --out folders (or their quality.json) of quality.py invocations, one per seed "
+                        "or one that trained with --seeds; "
                         "FOLDER:LABEL,LABEL takes only those runs of one")
     parser.add_argument("--labels", help="comma-separated run labels to compare (default: every label)")
     parser.add_argument("--baseline", help="the label the others are measured against (e.g. none)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     labels = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
-    table = collect([load_invocation(path) for path in args.invocations], labels)
-    if args.baseline and args.baseline not in table:
-        raise SystemExit(f"--baseline {args.baseline!r} is not among the runs compared ({', '.join(table)})")
-    rows = summary(table, args.baseline)
+    rows = rows_over_seeds([part for path in args.invocations for part in load_invocation(path)], args.baseline, labels)
     print(markdown(rows, args.baseline))
     if args.json:
         from keras_gans.io import write_json_atomic

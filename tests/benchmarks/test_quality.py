@@ -100,6 +100,27 @@ def test_jobs_train_runs_side_by_side_with_the_same_figures_as_one_after_another
     assert not list((tmp_path / "two").glob(".*.job.json"))
 
 
+def test_seeds_train_every_run_once_per_seed_and_report_the_mean(tmp_path, image_folder, quality, capsys):
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
+            "--eval-every", "0.032", "--num", "8", "--run", "a=preset:stylegan-cpu-64"]
+    for key, value in TINY.items():
+        argv += ["--set", f"{key}={value}"]
+    seeded = quality.main(argv + ["--out", str(tmp_path / "seeds"), "--seeds", "0,1", "--jobs", "2",
+                                  "--set", "a.r1_weight=1", "--run", "b=preset:stylegan-cpu-64", "--baseline", "b"])
+    assert list(seeded["runs"]) == ["a@seed0", "b@seed0", "a@seed1", "b@seed1"] and seeded["seeds"] == [0, 1]
+    assert [seeded["runs"][label]["seed"] for label in seeded["runs"]] == [0, 0, 1, 1]
+    assert seeded["configs"]["a@seed1"]["r1_weight"] == 1  # --set a.KEY reaches every seed of a
+    # Seed 1 in its own process is the run --seed 1 trains.
+    single = quality.main(argv + ["--out", str(tmp_path / "one"), "--seed", "1", "--set", "a.r1_weight=1"])
+    assert seeded["runs"]["a@seed1"]["points"][-1]["KID(effnet-lite0)"] == single["runs"]["a"]["points"][-1]["KID(effnet-lite0)"]
+    assert seeded["runs"]["a@seed0"]["points"] != seeded["runs"]["a@seed1"]["points"]
+    printed = capsys.readouterr().out
+    kids = [seeded["runs"][f"a@seed{seed}"]["points"][-1]["KID(effnet-lite0)"] for seed in (0, 1)]
+    assert f"| a | 0.032 | 0, 1 | {kids[0]:.3f}, {kids[1]:.3f} |" in printed and "of 2 seeds |" in printed
+    assert f"python benchmarks/quality_seeds.py {tmp_path / 'seeds'} --baseline b" in printed
+    assert (tmp_path / "seeds" / "a@seed1" / "sheets").is_dir()
+
+
 def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder, quality):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"), "--preset", "stylegan-cpu-64"]
@@ -243,6 +264,18 @@ def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
         quality.main(["--preset", "stylegan-cpu-64", "--budget", "fastgan=30min", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="nothing to train"):
         quality.main(["--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="expected whole numbers separated by commas"):
+        quality.main(["--preset", "stylegan-cpu-64", "--seeds", "0,one", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="each once"):
+        quality.main(["--preset", "stylegan-cpu-64", "--seeds", "1,1", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="give --seed or --seeds, not both"):
+        quality.main(["--preset", "stylegan-cpu-64", "--seeds", "0,1", "--seed", "3", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="it compares means over --seeds; give --seeds"):
+        quality.main(["--preset", "stylegan-cpu-64", "--baseline", "stylegan-cpu-64", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"--baseline 'none': name one of the runs \(stylegan-cpu-64\)"):
+        quality.main(["--preset", "stylegan-cpu-64", "--seeds", "0,1", "--baseline", "none", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="may not contain '@seed'"):
+        quality.main(["--run", "a@seed0=preset:stylegan-cpu-64", "--seeds", "0,1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--jobs 0: give at least 1"):
         quality.main(["--preset", "stylegan-cpu-64", "--jobs", "0", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="wall-clock budgets .* need --jobs 1"):

@@ -80,3 +80,22 @@ def test_a_folder_can_lend_only_some_of_its_runs(tmp_path, seeds, capsys):
         seeds.main([s0, s1 + ":none,diffaug"])
     with pytest.raises(SystemExit, match="no label after the colon"):
         seeds.main([s0, s1 + ":"])
+
+
+def test_an_invocation_that_trained_with_seeds_is_summed_up_per_seed(tmp_path, seeds, capsys):
+    """quality.py --seeds labels its runs LABEL@seedN in one quality.json."""
+    folder = tmp_path / "both"
+    folder.mkdir()
+    runs, configs = {}, {}
+    for seed, (none, ada) in enumerate([(0.20, 0.15), (0.30, 0.21)]):
+        for label, kid in (("none", none), ("ada", ada)):
+            runs[f"{label}@seed{seed}"] = {"points": [{"kimg": 40, "KID(effnet-lite0)": kid, "FID(effnet-lite0)": 1000 * kid}]}
+            configs[f"{label}@seed{seed}"] = {"model": "stylegan", "r1_weight": 0.025, "augment": label}
+    (folder / "quality.json").write_text(json.dumps({
+        "data": "paintings", "resolution": 128, "num": 2000, "extractor": "effnet-lite0", "seed": 0, "seeds": [0, 1],
+        "runs": runs, "configs": configs}))
+    assert seeds.main([str(folder), "--baseline", "none"]) == 0
+    printed = capsys.readouterr().out
+    assert "| ada | 40 | 0, 1 | 0.150, 0.210 | 0.180 ± 0.030 | 180 | 28% lower | 2 of 2 seeds |" in printed
+    assert seeds.main([f"{folder}:ada", str(invocation(tmp_path / "s2", 2, {"ada": [(40, 0.18)]}))]) == 0
+    assert "| ada | 40 | 0, 1, 2 | 0.150, 0.210, 0.180 | 0.180 ± 0.017 |" in capsys.readouterr().out
