@@ -386,12 +386,11 @@ def real_folder(data: str | None, resolution: int) -> tuple[Path, str]:
 # --- Training and evaluating ----------------------------------------------------------------------
 
 def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None,
-                       preset: str | None = None, resume: bool = False, seed: int | None = None) -> dict:
+                       preset: str | None = None, resume: bool = False, *, seed: int) -> dict:
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
-    seed = args.seed if seed is None else seed
     settings = RunSettings(
         out=str(run_dir), data=data_arg, kimg=kimg, seed=seed, preset=preset,
         checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
@@ -628,10 +627,12 @@ def main(argv=None):
     budgets = run_budgets(args.budget, labels, args)
     # Every configuration is resolved before anything trains, so a typo fails in seconds.
     configs = {label: load_config(kind, value, overrides[label], args, label) for label, kind, value in specs}
-    if args.baseline is not None and (not args.seeds or args.baseline not in labels):
-        raise SystemExit(f"--baseline {args.baseline!r}: " + ("name one of the runs (" + ", ".join(labels) + ")"
-                                                              if args.seeds else "it compares means over --seeds; give --seeds"))
-    specs, configs, budgets, seeds = per_seed(specs, configs, budgets, seed_list(args), args.seed)
+    if args.baseline is not None and not args.seeds:
+        raise SystemExit(f"--baseline {args.baseline!r}: it compares means over --seeds; give --seeds")
+    if args.baseline is not None and args.baseline not in labels:
+        raise SystemExit(f"--baseline {args.baseline!r}: name one of the runs ({', '.join(labels)})")
+    seed_values = seed_list(args)
+    specs, configs, budgets, seeds = per_seed(specs, configs, budgets, seed_values, args.seed)
     labels = [label for label, _, _ in specs]
     python = article_python(args.article_python) if args.article else None
     resolutions = {config.resolution for config in configs.values()} | ({args.resolution or 64} if args.article else set())
@@ -659,7 +660,7 @@ def main(argv=None):
         "command": command, "argv": args.argv,
         "data": description, "resolution": resolution, "kimg": args.kimg, "minutes": args.minutes, "num": args.num,
         "seed": args.seed,
-        "seeds": seed_list(args),
+        "seeds": seed_values,
         "extractor": "effnet-lite0", "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "budgets": {label: {"kimg": kimg, "minutes": minutes} for label, (kimg, minutes) in budgets.items()},
         "configs": {label: {"model": c.model_name, **config_to_dict(c)} for label, c in configs.items()},
@@ -693,6 +694,7 @@ def main(argv=None):
         results["runs"][label] = joined_run(earlier, run) if earlier else run
         write_json_atomic(out / "quality.json", results)
 
+    in_article = False
     try:
         if side_by_side:
             train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
@@ -705,22 +707,21 @@ def main(argv=None):
                 finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
                                                    preset=preset_of(kind, value), resume=earlier is not None,
                                                    seed=seeds[label]))
-    except KeyboardInterrupt:
-        done = [label for label, run in results["runs"].items() if run["points"]]
-        print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({', '.join(done) or 'none yet'}); the others "
-              f"train again from the start with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
-              file=sys.stderr, flush=True)
-        raise
-    if args.article:
-        try:
+        if args.article:
+            in_article = True
             results["runs"]["article"] = train_article(args, python, folder, resolution, real, out)
-        except KeyboardInterrupt:
-            done = [label for label, run in results["runs"].items() if run["points"]]
+    except KeyboardInterrupt:
+        done = ", ".join(label for label, run in results["runs"].items() if run["points"])
+        if in_article:
             print(f"\nstopped in the article's run: {out / 'quality.json'} keeps the finished runs "
-                  f"({', '.join(done) or 'none'}); the article's code writes its samples only at the end, so "
+                  f"({done or 'none'}); the article's code writes its samples only at the end, so "
                   f"nothing of its run is kept and this invocation cannot be resumed: rerun it with --article",
                   file=sys.stderr, flush=True)
-            raise
+        else:
+            print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({done or 'none yet'}); the others "
+                  f"train again from the start with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
+                  file=sys.stderr, flush=True)
+        raise
     write_json_atomic(out / "quality.json", results)
     plot(results, out / "quality.png")
     comparison_sheet(results, out / "comparison.png")

