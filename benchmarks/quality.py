@@ -27,10 +27,12 @@ its sheets. Record the table, the plot and the command in docs/quality.md.
 ``--resume --out DIR --kimg N`` carries an invocation further: every run in DIR continues
 from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json,
 which is written before the first run trains), and its earlier points are kept, so a longer
-budget costs only the extra kimg; a run the invocation did not finish (it was stopped) trains
-again from the start. An --out that already holds an invocation is refused without --resume.
-With it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up
-(at the same ``--kimg``).
+budget costs only the extra kimg. A run checkpoints at every evaluation and records its points
+so far in its folder (quality-run.json), so a run the invocation did not finish (stopped, or
+its machine gone) continues from its last checkpoint with the points evaluated up to it; only
+one it stopped before its first checkpoint trains again from the start. An --out that already
+holds an invocation is refused without --resume. With it, ``--budget LABEL=Nkimg`` holds one
+run back, or lets a run held back before catch up (at the same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 
@@ -194,10 +196,54 @@ def last_kimg(run: dict | None) -> float:
     return run["points"][-1]["kimg"] if run and run.get("points") else 0.0
 
 
+# A run's record so far, in its folder: rewritten (atomically) after each of its evaluations.
+RUN_RECORD = "quality-run.json"
+
+
+def continued_record(out: Path, label: str, finished: dict | None) -> dict | None:
+    """The record a run continues from, or None when it trains from the start.
+
+    That is its finished record (quality.json), or, when the run trained further before it was
+    stopped, its own record (``RUN_RECORD``), cut to the points its latest checkpoint holds.
+    A checkpoint written after the last evaluation (a stop saves one) leaves training time no
+    point has counted; ``unclocked_kimg`` says how much, since train minutes then fall short."""
+    from keras_gans.training.checkpoints import latest_checkpoint
+
+    checkpoint = latest_checkpoint(out / label / "checkpoints")
+    if checkpoint is None:
+        return finished  # a finished run without one is refused by check_resumable if it must train
+    try:
+        reached = json.loads((checkpoint / "meta.json").read_text(encoding="utf-8"))["images_seen"] / 1000
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"--resume: cannot read {checkpoint / 'meta.json'}: {error}") from None
+    record = finished
+    try:
+        saved = json.loads((out / label / RUN_RECORD).read_text(encoding="utf-8"))
+        saved_kimg = [point["kimg"] for point in saved["points"]]
+    except FileNotFoundError:
+        saved = None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"--resume: {out / label / RUN_RECORD} is unreadable ({error}); {label!r} keeps only the points "
+              "of quality.json")
+        saved = None
+    if saved is not None:
+        known = [point["kimg"] for point in (finished or {}).get("points", [])]
+        if saved_kimg[: len(known)] == known and len(saved_kimg) > len(known):
+            record = saved
+    record = record or {"points": [], "total_seconds": 0.0}
+    points = [point for point in record["points"] if point["kimg"] <= reached + 1e-9]
+    if finished and len(points) < len(finished["points"]):
+        raise SystemExit(f"--resume: the latest checkpoint of {label!r} ({checkpoint}, {reached:g} kimg) is older than "
+                         f"its last evaluation in quality.json ({last_kimg(finished):g} kimg)")
+    unclocked = record.get("unclocked_kimg", 0.0) + max(0.0, reached - (points[-1]["kimg"] if points else 0.0))
+    return {**record, "points": points, "unclocked_kimg": round(unclocked, 6),
+            "continued_at_kimg": record.get("continued_at_kimg", []) + [reached]}
+
+
 def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> None:
-    """Some run must have kimg left to train. Every finished run must still resolve to the settings
-    it trained with (a preset changed since would make the extra kimg a different recipe), and
-    have its checkpoint if it trains further."""
+    """Some run must have kimg left to train. Every run must still resolve to the settings it
+    started with (a preset changed since would make the extra kimg a different recipe), and a
+    finished run must have its checkpoint if it trains further."""
     from keras_gans.config import config_differences, config_from_dict
     from keras_gans.training.checkpoints import latest_checkpoint
 
@@ -209,10 +255,17 @@ def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> 
                          "run's --budget LABEL=Nkimg, to carry them further")
     for label, config in configs.items():
         if label not in previous["runs"]:
-            print(f"--resume: {label!r} did not finish in the first invocation; it trains again from the start")
-            continue
-        if further[label] and latest_checkpoint(out / label / "checkpoints") is None:
+            record = continued_record(out, label, None)
+            if record is None:
+                print(f"--resume: {label!r} did not finish in the first invocation; it trains again from the start")
+            else:
+                evaluated = ", ".join(f"{point['kimg']:g}" for point in record["points"]) or "none yet"
+                print(f"--resume: {label!r} did not finish in the first invocation; it continues from its checkpoint "
+                      f"at {record['continued_at_kimg'][-1]:g} kimg (points kept at kimg: {evaluated})")
+        elif further[label] and latest_checkpoint(out / label / "checkpoints") is None:
             raise SystemExit(f"--resume: {out / label / 'checkpoints'} holds no checkpoint to continue {label!r} from")
+        if label not in previous.get("configs", {}):
+            continue
         saved = dict(previous["configs"][label])
         differences = config_differences(config_from_dict(saved.pop("model"), saved), config)
         if differences:
@@ -224,8 +277,10 @@ def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> 
 def joined_run(earlier: dict, later: dict) -> dict:
     """One run's record across a resume: the new points' training minutes continue the old ones."""
     offset = earlier["points"][-1]["train_seconds"] if earlier.get("points") else 0.0
-    return {**later, "points": earlier.get("points", []) + [{**point, "train_seconds": point["train_seconds"] + offset}
-                                                             for point in later["points"]],
+    continued = {key: earlier[key] for key in ("unclocked_kimg", "continued_at_kimg") if key in earlier}
+    return {**later, **continued,
+            "points": earlier.get("points", []) + [{**point, "train_seconds": point["train_seconds"] + offset}
+                                                   for point in later["points"]],
             "total_seconds": earlier.get("total_seconds", 0.0) + later["total_seconds"]}
 
 
@@ -386,33 +441,60 @@ def real_folder(data: str | None, resolution: int) -> tuple[Path, str]:
 # --- Training and evaluating ----------------------------------------------------------------------
 
 def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: float, minutes: float | None,
-                       preset: str | None = None, resume: bool = False, *, seed: int) -> dict:
+                       preset: str | None = None, earlier: dict | None = None, *, seed: int) -> dict:
+    """Trains one run (from ``earlier``'s checkpoint when given) and returns its whole record."""
+    from keras_gans.io import write_json_atomic
     from keras_gans.metrics.callback import MetricsCallback
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
+    started = time.perf_counter()
+
+    def record() -> dict:
+        sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
+        run = {"model": config.model_name, "seed": seed, "points": list(callback.history),
+               "total_seconds": time.perf_counter() - started, "sheet": str(sheets[-1]) if sheets else None}
+        return joined_run(earlier, run) if earlier is not None else run
+
+    # A run stopped inside an evaluation has the checkpoint written just before it but not its
+    # point: that evaluation is made first thing (after the checkpoint is restored).
+    every, final = int(round(args.eval_every * 1000)), int(round(kimg * 1000))
+    catch_up = None
+    if earlier is not None and earlier["continued_at_kimg"][-1] > last_kimg(earlier):
+        reached = int(round(earlier["continued_at_kimg"][-1] * 1000))
+        catch_up = reached if reached % every == 0 or reached >= final else None
+
+    class RecordingMetrics(MetricsCallback):
+        # Every evaluation follows a checkpoint at the same kimg, so that the record written here
+        # and that checkpoint are where a stopped run continues from (continued_record).
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if catch_up is not None and not self.history and self._images_seen() == catch_up:
+                self.evaluate_now(catch_up)
+
+        def evaluate_now(self, images_seen=None):
+            result = super().evaluate_now(images_seen)
+            write_json_atomic(run_dir / RUN_RECORD, record())
+            return result
+
     settings = RunSettings(
         out=str(run_dir), data=data_arg, kimg=kimg, seed=seed, preset=preset,
-        checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
+        checkpoint_every_kimg=args.eval_every, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
     )
-    callback = MetricsCallback(
+    callback = RecordingMetrics(
         real, metrics=metrics_of(args), every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
-        seed=seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=int(round(kimg * 1000)),
+        seed=seed, sheet_dir=run_dir / "sheets", verbose=1, final_images=final,
         budget_seconds=minutes * 60 if minutes else None,
     )
     budget = f"{minutes:g} minutes (at most {kimg:g} kimg)" if minutes else f"{kimg:g} kimg"
-    budget += ", resumed from its checkpoint" if resume else ""
+    if earlier is not None:
+        budget += f", continued from its checkpoint at {earlier['continued_at_kimg'][-1]:g} kimg"
     print(f"\n=== {label}: {config.model_name}, {budget} ===", flush=True)
-    started = time.perf_counter()
-    train(config, settings, fresh=not resume, extra_callbacks=[callback])
-    sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
-    return {
-        "model": config.model_name,
-        "seed": seed,
-        "points": callback.history,
-        "total_seconds": time.perf_counter() - started,
-        "sheet": str(sheets[-1]) if sheets else None,
-    }
+    gan = train(config, settings, fresh=earlier is None, extra_callbacks=[callback])
+    if catch_up == final and not callback.history:  # stopped in its last evaluation: nothing left to train
+        callback.set_model(gan)
+        callback.on_train_begin()
+    return record()
 
 
 def preset_of(kind: str, value: str) -> str | None:
@@ -430,17 +512,22 @@ def run_job(args, specs, configs, budgets, seeds: dict, resolution: int, out: Pa
     kinds = {label: (kind, value) for label, kind, value in specs}
     if args.job not in kinds or not args.job_result:
         raise SystemExit(f"--job {args.job!r}: not a run of this invocation, or no --job-result")
+    earlier = None
+    if args.job_resume:  # what the parent decided from the same files (continued_record)
+        finished = json.loads((out / "quality.json").read_text(encoding="utf-8"))["runs"].get(args.job)
+        earlier = continued_record(out, args.job, finished)
     folder, _ = real_folder(args.data, resolution)
     real = real_features(folder, get_extractor("effnet-lite0"), resolution)
     run = train_and_evaluate(args.job, configs[args.job], args, args.data, real, out, *budgets[args.job],
-                             preset=preset_of(*kinds[args.job]), resume=args.job_resume, seed=seeds[args.job])
+                             preset=preset_of(*kinds[args.job]), earlier=earlier, seed=seeds[args.job])
     write_json_atomic(Path(args.job_result), run)
     return run
 
 
 def train_in_jobs(args, labels: list[str], earlier_runs: dict, out: Path, finished) -> None:
     """Trains ``labels`` at most ``args.jobs`` at once, each by a process of this script that gets
-    the invocation's own arguments and --job LABEL; calls ``finished(label, run)`` as each ends.
+    the invocation's own arguments and --job LABEL (continuing from its checkpoint where
+    ``earlier_runs`` holds a record for it); calls ``finished(label, run)`` as each ends.
     A failed run is reported with its log and the others go on. Ctrl-C reaches the processes too
     (one process group); any still running 10 s later are sent SIGINT."""
     import signal
@@ -455,7 +542,7 @@ def train_in_jobs(args, labels: list[str], earlier_runs: dict, out: Path, finish
                 result.unlink(missing_ok=True)
                 command = [sys.executable, script, *args.argv, "--out", str(out), "--jobs", "1",
                            "--job", label, "--job-result", str(result)]
-                if label in earlier_runs:
+                if earlier_runs.get(label) is not None:
                     command.append("--job-resume")
                 with open(log, "w", encoding="utf-8") as handle:
                     running[label] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT),
@@ -599,6 +686,9 @@ def table(results: dict) -> str:
                 f"{figure(point, 'MS-SSIM'):.3f} ({point.get('MS-SSIM(real)', float('nan')):.3f}) | "
                 f"{figure(point, 'NN_distance_median'):.2f} ({figure(point, 'NN_distance_real_median'):.2f}) |"
             )
+    lines += [f"\n{label}'s train minutes leave out {run['unclocked_kimg']:g} kimg: trained after an evaluation, up to "
+              "the checkpoint the run was stopped at and continued from, and timed by no point"
+              for label, run in results["runs"].items() if run.get("unclocked_kimg")]
     return "\n".join(lines)
 
 
@@ -644,7 +734,7 @@ def main(argv=None):
         check_resumable(previous, configs, budgets, out)
     elif not args.job and (out / "quality.json").exists():
         raise SystemExit(f"{out / 'quality.json'} holds an earlier invocation: carry it on with --resume --out {out} "
-                         "--kimg N (a run it did not finish trains again from the start), or choose another --out")
+                         "--kimg N (a run it did not finish continues from its last checkpoint), or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     if args.job:
         return run_job(args, specs, configs, budgets, seeds, resolution, out)
@@ -673,13 +763,14 @@ def main(argv=None):
     else:
         # Recorded before anything trains, so that an invocation stopped in its first run can be resumed.
         write_json_atomic(out / "quality.json", results)
-    to_train = []
+    to_train, earlier_runs = [], {}
     for label, kind, value in specs:
         earlier = results["runs"].get(label)
         if earlier and last_kimg(earlier) >= budgets[label][0]:
             print(f"\n=== {label}: already trained to its budget of {budgets[label][0]:g} kimg ===", flush=True)
         else:
             to_train.append((label, kind, value))
+            earlier_runs[label] = continued_record(out, label, earlier) if previous is not None else None
     side_by_side = args.jobs > 1 and len(to_train) > 1
     # Side by side, each run's process extracts the real set's features itself; here only the
     # runs trained in this process and the article's need them.
@@ -689,23 +780,21 @@ def main(argv=None):
     print(f"real set: {description}" + (f", {len(real.features)} images" if real is not None else "")
           + f" at {resolution}px; CPU threads: {os.cpu_count()}")
 
-    def finished(label, run):
-        earlier = results["runs"].get(label)
-        results["runs"][label] = joined_run(earlier, run) if earlier else run
+    def finished(label, run):  # the run's whole record, earlier points included
+        results["runs"][label] = run
         write_json_atomic(out / "quality.json", results)
 
     in_article = False
     try:
         if side_by_side:
-            train_in_jobs(args, [label for label, _, _ in to_train], results["runs"], out, finished)
+            train_in_jobs(args, [label for label, _, _ in to_train], earlier_runs, out, finished)
             # The runs in the order they were given, whichever finished first.
             results["runs"] = {label: results["runs"][label] for label in
                                [*labels, *(label for label in results["runs"] if label not in labels)] if label in results["runs"]}
         else:
             for label, kind, value in to_train:
-                earlier = results["runs"].get(label)
                 finished(label, train_and_evaluate(label, configs[label], args, args.data, real, out, *budgets[label],
-                                                   preset=preset_of(kind, value), resume=earlier is not None,
+                                                   preset=preset_of(kind, value), earlier=earlier_runs[label],
                                                    seed=seeds[label]))
         if args.article:
             in_article = True
@@ -719,7 +808,8 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
         else:
             print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({done or 'none yet'}); the others "
-                  f"train again from the start with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
+                  f"continue from their last checkpoint (one per evaluation; a run stopped before its first trains "
+                  f"again from the start) with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
                   file=sys.stderr, flush=True)
         raise
     write_json_atomic(out / "quality.json", results)

@@ -221,6 +221,106 @@ def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_no
     assert json.loads((out / "quality.json").read_text())["runs"].keys() == {"first", "second"}
 
 
+def test_runs_stopped_inside_an_evaluation_continue_from_their_checkpoint_with_their_points(
+        tmp_path, image_folder, quality, monkeypatch, capsys):
+    """A stop that loses the process (here: inside an evaluation, after the checkpoint written just
+    before it) costs at most one evaluation interval: the run continues from that checkpoint with
+    the points it had, makes the lost evaluation first, and says which training time went unclocked."""
+    from keras_gans.metrics.callback import MetricsCallback
+
+    out = tmp_path / "q"
+    argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.096",
+            "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
+            "--run", "a=preset:stylegan-cpu-64", "--run", "b=preset:stylegan-cpu-64"]
+    argv += TINY_SETTINGS
+    evaluate = MetricsCallback._evaluate
+
+    def stop_at(call):
+        calls = []
+
+        def counted(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == call:
+                raise KeyboardInterrupt
+            return evaluate(self, *args, **kwargs)
+
+        monkeypatch.setattr(MetricsCallback, "_evaluate", counted)
+
+    stop_at(2)  # a's evaluation at 0.064 kimg, of three
+    with pytest.raises(KeyboardInterrupt):
+        quality.main(argv)
+    assert "continue from their last checkpoint" in capsys.readouterr().err
+    assert json.loads((out / "quality.json").read_text())["runs"] == {}
+    stopped = json.loads((out / "a" / quality.RUN_RECORD).read_text())
+    assert [p["kimg"] for p in stopped["points"]] == [0.032]
+    assert [c.name for c in (out / "a" / "checkpoints").iterdir()] == ["ckpt-000000064"]
+
+    stop_at(5)  # a: 0.064 (the lost one), 0.096; b from the start: 0.032, 0.064, then its last
+    with pytest.raises(KeyboardInterrupt):
+        quality.main(["--resume", "--out", str(out), "--kimg", "0.096"])
+    said = capsys.readouterr().out
+    assert "'a' did not finish in the first invocation; it continues from its checkpoint at 0.064 kimg " \
+           "(points kept at kimg: 0.032)" in said
+    assert "'b' did not finish in the first invocation; it trains again from the start" in said
+    a = json.loads((out / "quality.json").read_text())["runs"]["a"]
+    assert [p["kimg"] for p in a["points"]] == [0.032, 0.064, 0.096]
+    assert a["points"][0] == stopped["points"][0]
+    assert a["unclocked_kimg"] == 0.032 and a["continued_at_kimg"] == [0.064]
+    assert [p["train_seconds"] for p in a["points"]] == sorted(p["train_seconds"] for p in a["points"])
+    assert len(list((out / "a" / "sheets").glob("sheet-*.png"))) == 3
+    assert [c.name for c in (out / "b" / "checkpoints").iterdir()] == ["ckpt-000000096"]
+
+    monkeypatch.setattr(MetricsCallback, "_evaluate", evaluate)
+    done = quality.main(["--resume", "--out", str(out), "--kimg", "0.096"])
+    said = capsys.readouterr().out
+    assert "=== a: already trained to its budget of 0.096 kimg ===" in said
+    assert "b's train minutes leave out 0.032 kimg" in said
+    assert done["runs"]["a"] == a
+    b = done["runs"]["b"]
+    assert [p["kimg"] for p in b["points"]] == [0.032, 0.064, 0.096] and b["continued_at_kimg"] == [0.096]
+
+    # Side by side, each run's process finds what it continues from the same way.
+    further = quality.main(["--resume", "--out", str(out), "--kimg", "0.128", "--jobs", "2"])
+    for label, before in (("a", a), ("b", b)):
+        run = further["runs"][label]
+        assert run["points"][:3] == before["points"] and run["points"][3]["kimg"] == 0.128
+        assert run["continued_at_kimg"] == before["continued_at_kimg"] + [0.096]
+        assert run["unclocked_kimg"] == 0.032
+
+
+def test_what_a_stopped_run_continues_from(tmp_path, quality, capsys):
+    def checkpoint(label, images):
+        folder = tmp_path / label / "checkpoints" / f"ckpt-{images:09d}"
+        folder.mkdir(parents=True)
+        (folder / "meta.json").write_text(json.dumps({"images_seen": images}))
+
+    def point(kimg):
+        return {"kimg": kimg, "train_seconds": kimg * 100, "KID(effnet-lite0)": 0.5}
+
+    finished = {"points": [point(10.0)], "total_seconds": 1500.0}
+    assert quality.continued_record(tmp_path, "none", None) is None  # no checkpoint: from the start
+    assert quality.continued_record(tmp_path, "none", finished) == finished
+    checkpoint("a", 30000)
+    (tmp_path / "a" / quality.RUN_RECORD).write_text(json.dumps(
+        {"points": [point(10.0), point(20.0), point(30.0)], "total_seconds": 4000.0, "sheet": "s"}))
+    record = quality.continued_record(tmp_path, "a", finished)
+    assert [p["kimg"] for p in record["points"]] == [10.0, 20.0, 30.0] and record["unclocked_kimg"] == 0
+    assert record["continued_at_kimg"] == [30.0] and record["sheet"] == "s"
+    # A record that does not extend the finished one (another run's) is not used.
+    assert [p["kimg"] for p in quality.continued_record(tmp_path, "a", {"points": [point(5.0)]})["points"]] == [5.0]
+    # Points past the checkpoint are dropped; training past the last kept point goes unclocked.
+    checkpoint("b", 25000)
+    (tmp_path / "b" / quality.RUN_RECORD).write_text(json.dumps({"points": [point(10.0), point(20.0), point(30.0)]}))
+    record = quality.continued_record(tmp_path, "b", None)
+    assert [p["kimg"] for p in record["points"]] == [10.0, 20.0] and record["unclocked_kimg"] == 5.0
+    (tmp_path / "b" / quality.RUN_RECORD).write_text("{not json")
+    record = quality.continued_record(tmp_path, "b", None)
+    assert record["points"] == [] and record["unclocked_kimg"] == 25.0
+    assert "quality-run.json is unreadable" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="older than its last evaluation in quality.json \\(30 kimg\\)"):
+        quality.continued_record(tmp_path, "b", {"points": [point(30.0)]})
+
+
 def test_an_invocation_stopped_in_the_articles_run_keeps_ours_and_says_it_cannot_resume(
         tmp_path, image_folder, quality, monkeypatch, capsys):
     out = tmp_path / "q"
