@@ -79,11 +79,13 @@ def random_cutout(images, seed_generator, ratio: float = 0.5):
 TRANSFORMS = {"color": random_color, "translation": random_translation, "cutout": random_cutout}
 
 
-def diff_augment(images, policy, seed_generator):
-    """DiffAugment's transforms of ``policy`` (names or a comma-separated string), in order."""
+def diff_augment(images, policy, seed_generator, translation_ratio: float = 0.125, cutout_ratio: float = 0.5):
+    """DiffAugment's transforms of ``policy`` (names or a comma-separated string), in order;
+    the ratios are fractions of the image side (the paper's defaults)."""
     names = parse_policy(policy) if isinstance(policy, str) else tuple(policy)
+    ratios = {"translation": {"ratio": translation_ratio}, "cutout": {"ratio": cutout_ratio}}
     for name in names:
-        images = TRANSFORMS[name](images, seed_generator)
+        images = TRANSFORMS[name](images, seed_generator, **ratios.get(name, {}))
     return images
 
 

@@ -38,7 +38,7 @@ ADA_PIPELINES = {
 AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
 # The settings each augmentation reads; given with another augment they would do nothing.
 AUGMENT_SETTINGS = {
-    "diffaug": ("diffaugment_policy",),
+    "diffaug": ("diffaugment_policy", "diffaugment_translation_ratio", "diffaugment_cutout_ratio"),
     "ada": ("ada_pipeline", "ada_hue_max", "ada_skip", "augment_p", "augment_adjust", "ada_target",
             "augment_speed_kimg", "ada_interval"),
 }
@@ -97,9 +97,13 @@ class GANConfig:
     fade_kimg: float = 600.0
     stable_kimg: float = 600.0
     # Augmentation of everything the discriminator sees (keras_gans.augment): "diffaug" is
-    # DiffAugment (Zhao et al. 2020) with the transforms of diffaugment_policy.
+    # DiffAugment (Zhao et al. 2020) with the transforms of diffaugment_policy; translation
+    # shifts by up to diffaugment_translation_ratio of the side and cutout blanks a square of
+    # diffaugment_cutout_ratio of the side (the paper's 1/8 and 1/2).
     augment: AugmentChoice = "none"
     diffaugment_policy: str = "color,translation,cutout"
+    diffaugment_translation_ratio: float = 0.125
+    diffaugment_cutout_ratio: float = 0.5
     # "ada" is adaptive discriminator augmentation (Karras et al. 2020): every transform of
     # ada_pipeline with one probability p, which starts at augment_p and, with augment_adjust,
     # moves every ada_interval steps toward keeping r_t = E[sign(D(real))] at ada_target, fast
@@ -181,6 +185,9 @@ class GANConfig:
             )
         if self.augment_speed_kimg <= 0 or self.ada_interval < 1:
             raise ConfigError("augment_speed_kimg must be > 0 and ada_interval >= 1")
+        for name in ("diffaugment_translation_ratio", "diffaugment_cutout_ratio"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"{name}: {getattr(self, name)} is not a fraction of the image side between 0 and 1")
         unknown = [n for n in (x.strip() for x in self.diffaugment_policy.split(",")) if n and n not in DIFFAUGMENT_TRANSFORMS]
         if unknown:
             raise ConfigError(

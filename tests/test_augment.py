@@ -48,6 +48,34 @@ def test_cutout_zeroes_a_half_side_square():
         assert 0 < zeros <= 64  # an 8x8 square, clipped at the border
 
 
+def test_the_ratios_set_the_cutout_square_and_the_largest_shift(tiny_stylegan_config):
+    from keras_gans.config import ConfigError
+    from keras_gans.training.engine import build_gan
+
+    ones = tf.ones((16, 16, 16, 1))
+    quarter = np.asarray(augment.diff_augment(ones, "cutout", keras.random.SeedGenerator(0), cutout_ratio=0.25))
+    assert max((sample == 0).sum() for sample in quarter) == 16  # 4x4 where it is not clipped
+    point = np.zeros((1, 16, 16, 1), np.float32)
+    point[0, 8, 8, 0] = 1.0
+    generator, shifts = keras.random.SeedGenerator(3), set()
+    for _ in range(40):
+        out = np.asarray(augment.diff_augment(tf.constant(point), "translation", generator, translation_ratio=0.25))
+        y, x = np.argwhere(out[0, :, :, 0] == 1.0)[0]
+        shifts.add(max(abs(y - 8), abs(x - 8)))
+    assert max(shifts) > 2 and max(shifts) <= 4  # beyond 1/8 of 16 pixels, within 1/4
+
+    # The engine takes them from the config, and the config refuses what is not a fraction.
+    config = tiny_stylegan_config(16, augment="diffaug", diffaugment_policy="cutout", diffaugment_cutout_ratio=0.75)
+    gan = build_gan(config, seed=0)
+    cut = np.asarray(gan._augment(tf.ones((8, 16, 16, 3))))
+    assert max((sample[..., 0] == 0).sum() for sample in cut) > 64  # more than the default 8x8
+    for bad in ({"diffaugment_cutout_ratio": 1.0}, {"diffaugment_translation_ratio": 0.0}):
+        with pytest.raises(ConfigError, match=f"{next(iter(bad))}: .* is not a fraction of the image side"):
+            tiny_stylegan_config(16, augment="diffaug", **bad)
+    with pytest.raises(ConfigError, match="diffaugment_cutout_ratio=0.25: this setting applies only with augment=diffaug"):
+        tiny_stylegan_config(16, augment="ada", diffaugment_cutout_ratio=0.25)
+
+
 def test_unknown_transform_is_named_when_the_config_is_resolved(tiny_stylegan_config):
     from keras_gans.config import ConfigError
 

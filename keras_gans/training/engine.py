@@ -238,7 +238,8 @@ class GAN(keras.Model):
 
     def _augment(self, images, training=True):
         if self.augment_policy and training:
-            return diff_augment(images, self.augment_policy, self.augment_seed)
+            return diff_augment(images, self.augment_policy, self.augment_seed,
+                                self.config.diffaugment_translation_ratio, self.config.diffaugment_cutout_ratio)
         if self.ada and training:
             return ada_augment(images, self.augment_p, self.augment_seed, self.config.ada_transforms(), self.config.ada_hue_max)
         return images
