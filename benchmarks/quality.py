@@ -27,12 +27,13 @@ its sheets. Record the table, the plot and the command in docs/quality.md.
 ``--resume --out DIR --kimg N`` carries an invocation further: every run in DIR continues
 from its checkpoint to N kimg with the settings it started with (read from DIR/quality.json,
 which is written before the first run trains), and its earlier points are kept, so a longer
-budget costs only the extra kimg. A run checkpoints at every evaluation and records its points
-so far in its folder (quality-run.json), so a run the invocation did not finish (stopped, or
-its machine gone) continues from its last checkpoint with the points evaluated up to it; only
-one it stopped before its first checkpoint trains again from the start. An --out that already
-holds an invocation is refused without --resume. With it, ``--budget LABEL=Nkimg`` holds one
-run back, or lets a run held back before catch up (at the same ``--kimg``).
+budget costs only the extra kimg. A run checkpoints every ``--checkpoint-every`` kimg (10) and
+records its points and training time so far in its folder (quality-run.json), so a run the
+invocation did not finish (stopped, or its machine gone) continues from its last checkpoint
+with the points evaluated up to it; only one stopped before its first checkpoint trains again
+from the start. An --out that already holds an invocation is refused without --resume. With
+it, ``--budget LABEL=Nkimg`` holds one run back, or lets a run held back before catch up (at
+the same ``--kimg``).
 
     python benchmarks/quality.py --resume --out runs/quality/anime --kimg 80
 
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--budget", action="append", default=[], metavar="LABEL=Nmin|Nkimg",
                         help="one run's own budget: training minutes (at most --kimg) or kimg (repeatable)")
     parser.add_argument("--eval-every", type=float, default=10.0, metavar="KIMG", help="evaluation interval")
+    parser.add_argument("--checkpoint-every", type=float, default=10.0, metavar="KIMG",
+                        help="checkpoint interval: how much of a run a stop can cost (--resume continues from there)")
     parser.add_argument("--num", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", metavar="S1,S2,...",
@@ -120,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--job-resume", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--resume", action="store_true",
                         help="continue the runs of --out (its quality.json) to a larger --kimg with their own "
-                        "settings, keeping their earlier points; only --kimg, --eval-every, --data, --jobs and "
-                        "--budget LABEL=Nkimg (to hold a run back) may be given")
+                        "settings, keeping their earlier points; only --kimg, --eval-every, --checkpoint-every, "
+                        "--data, --jobs and --budget LABEL=Nkimg (to hold a run back) may be given")
     return parser
 
 
@@ -132,7 +135,8 @@ def metrics_of(args) -> tuple[str, ...]:
 # --- Resuming an invocation ----------------------------------------------------------------------
 
 # What --resume may change: the budget, how often it is evaluated, and where the images now are.
-RESUME_OPTIONS = {"kimg": "--kimg", "eval_every": "--eval-every", "data": "--data", "jobs": "--jobs"}
+RESUME_OPTIONS = {"kimg": "--kimg", "eval_every": "--eval-every", "checkpoint_every": "--checkpoint-every",
+                  "data": "--data", "jobs": "--jobs"}
 
 
 def with_option(argv: list[str], flag: str, value) -> list[str]:
@@ -205,8 +209,10 @@ def continued_record(out: Path, label: str, finished: dict | None) -> dict | Non
 
     That is its finished record (quality.json), or, when the run trained further before it was
     stopped, its own record (``RUN_RECORD``), cut to the points its latest checkpoint holds.
-    A checkpoint written after the last evaluation (a stop saves one) leaves training time no
-    point has counted; ``unclocked_kimg`` says how much, since train minutes then fall short."""
+    The record's ``clock`` is the training time at its last periodic checkpoint, from which the
+    continued run's minutes go on (``resume_seconds``). A checkpoint no clock or point has timed
+    (the one a stop saves) leaves training time uncounted; ``unclocked_kimg`` says how much, since
+    train minutes then fall short."""
     from keras_gans.training.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(out / label / "checkpoints")
@@ -228,15 +234,23 @@ def continued_record(out: Path, label: str, finished: dict | None) -> dict | Non
         saved = None
     if saved is not None:
         known = [point["kimg"] for point in (finished or {}).get("points", [])]
-        if saved_kimg[: len(known)] == known and len(saved_kimg) > len(known):
+        if saved_kimg[: len(known)] == known and (len(saved_kimg) > len(known) or saved.get("clock", {}).get(
+                "kimg", 0.0) > last_kimg(finished)):
             record = saved
     record = record or {"points": [], "total_seconds": 0.0}
     points = [point for point in record["points"] if point["kimg"] <= reached + 1e-9]
     if finished and len(points) < len(finished["points"]):
         raise SystemExit(f"--resume: the latest checkpoint of {label!r} ({checkpoint}, {reached:g} kimg) is older than "
                          f"its last evaluation in quality.json ({last_kimg(finished):g} kimg)")
-    unclocked = record.get("unclocked_kimg", 0.0) + max(0.0, reached - (points[-1]["kimg"] if points else 0.0))
-    return {**record, "points": points, "unclocked_kimg": round(unclocked, 6),
+    # The latest training time known at or before the checkpoint: a point's, or the clock's.
+    timed = [(point["kimg"], point["train_seconds"]) for point in points] + [(0.0, 0.0)]
+    clock = record.get("clock")
+    if clock and clock["kimg"] <= reached + 1e-9:
+        timed.append((clock["kimg"], clock["train_seconds"]))
+    timed_kimg, seconds = max(timed)
+    unclocked = record.get("unclocked_kimg", 0.0) + max(0.0, reached - timed_kimg)
+    kept = {key: value for key, value in record.items() if key != "clock"}
+    return {**kept, "points": points, "unclocked_kimg": round(unclocked, 6), "resume_seconds": seconds,
             "continued_at_kimg": record.get("continued_at_kimg", []) + [reached]}
 
 
@@ -274,9 +288,15 @@ def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> 
                              + "\nStart a new invocation to compare the new settings.")
 
 
+def resumed_seconds(earlier: dict) -> float:
+    """The training time a continued run's clock starts from: at the checkpoint it continued from,
+    where continued_record knew it, else at its last point."""
+    return earlier.get("resume_seconds", earlier["points"][-1]["train_seconds"] if earlier.get("points") else 0.0)
+
+
 def joined_run(earlier: dict, later: dict) -> dict:
     """One run's record across a resume: the new points' training minutes continue the old ones."""
-    offset = earlier["points"][-1]["train_seconds"] if earlier.get("points") else 0.0
+    offset = resumed_seconds(earlier)
     continued = {key: earlier[key] for key in ("unclocked_kimg", "continued_at_kimg") if key in earlier}
     return {**later, **continued,
             "points": earlier.get("points", []) + [{**point, "train_seconds": point["train_seconds"] + offset}
@@ -445,16 +465,22 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
     """Trains one run (from ``earlier``'s checkpoint when given) and returns its whole record."""
     from keras_gans.io import write_json_atomic
     from keras_gans.metrics.callback import MetricsCallback
+    from keras_gans.training.callbacks import EveryKimg
     from keras_gans.training.run import RunSettings, train
 
     run_dir = out / label
     started = time.perf_counter()
+    clock = {}  # the training time at the last periodic checkpoint
 
-    def record() -> dict:
+    def record(with_clock=True) -> dict:
         sheets = sorted((run_dir / "sheets").glob("sheet-*.png"))
         run = {"model": config.model_name, "seed": seed, "points": list(callback.history),
                "total_seconds": time.perf_counter() - started, "sheet": str(sheets[-1]) if sheets else None}
-        return joined_run(earlier, run) if earlier is not None else run
+        run = joined_run(earlier, run) if earlier is not None else run
+        if clock and with_clock:
+            run["clock"] = {"kimg": clock["kimg"],
+                            "train_seconds": clock["train_seconds"] + (resumed_seconds(earlier) if earlier else 0.0)}
+        return run
 
     # A run stopped inside an evaluation has the checkpoint written just before it but not its
     # point: that evaluation is made first thing (after the checkpoint is restored).
@@ -464,13 +490,25 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         reached = int(round(earlier["continued_at_kimg"][-1] * 1000))
         catch_up = reached if reached % every == 0 or reached >= final else None
 
+    checkpoints = EveryKimg(args.checkpoint_every)
+
     class RecordingMetrics(MetricsCallback):
-        # Every evaluation follows a checkpoint at the same kimg, so that the record written here
-        # and that checkpoint are where a stopped run continues from (continued_record).
+        # The record written here and the latest checkpoint are where a stopped run continues
+        # from (continued_record). Keras calls this after the run's CheckpointCallback, so the
+        # clock is written just after the checkpoint it times, and before an evaluation due at
+        # the same step.
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
+            checkpoints.reset(self._images_seen())
             if catch_up is not None and not self.history and self._images_seen() == catch_up:
                 self.evaluate_now(catch_up)
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen = self._images_seen()
+            if checkpoints.due(seen):
+                clock.update(kimg=seen / 1000, train_seconds=self.train_seconds)
+                write_json_atomic(run_dir / RUN_RECORD, record())
+            super().on_train_batch_end(batch, logs)
 
         def evaluate_now(self, images_seen=None):
             result = super().evaluate_now(images_seen)
@@ -479,7 +517,8 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
 
     settings = RunSettings(
         out=str(run_dir), data=data_arg, kimg=kimg, seed=seed, preset=preset,
-        checkpoint_every_kimg=args.eval_every, keep_checkpoints=1, sample_every_kimg=args.eval_every, progress=False,
+        checkpoint_every_kimg=args.checkpoint_every, keep_checkpoints=1, sample_every_kimg=args.eval_every,
+        progress=False,
     )
     callback = RecordingMetrics(
         real, metrics=metrics_of(args), every_kimg=args.eval_every, run_dir=run_dir, num_samples=args.num,
@@ -494,7 +533,7 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
     if catch_up == final and not callback.history:  # stopped in its last evaluation: nothing left to train
         callback.set_model(gan)
         callback.on_train_begin()
-    return record()
+    return record(with_clock=False)
 
 
 def preset_of(kind: str, value: str) -> str | None:
@@ -686,8 +725,8 @@ def table(results: dict) -> str:
                 f"{figure(point, 'MS-SSIM'):.3f} ({point.get('MS-SSIM(real)', float('nan')):.3f}) | "
                 f"{figure(point, 'NN_distance_median'):.2f} ({figure(point, 'NN_distance_real_median'):.2f}) |"
             )
-    lines += [f"\n{label}'s train minutes leave out {run['unclocked_kimg']:g} kimg: trained after an evaluation, up to "
-              "the checkpoint the run was stopped at and continued from, and timed by no point"
+    lines += [f"\n{label}'s train minutes leave out {run['unclocked_kimg']:g} kimg: trained up to a checkpoint that a "
+              "stop saved (the run continued from it) and timed by no point or periodic checkpoint"
               for label, run in results["runs"].items() if run.get("unclocked_kimg")]
     return "\n".join(lines)
 
@@ -702,8 +741,9 @@ def main(argv=None):
         args.argv = given
         if args.kimg is None:
             args.kimg = 40.0
-    if args.kimg <= 0 or args.eval_every <= 0 or args.num < 2 or (args.minutes is not None and args.minutes <= 0):
-        raise SystemExit("--kimg, --minutes and --eval-every must be positive and --num at least 2")
+    if (args.kimg <= 0 or args.eval_every <= 0 or args.checkpoint_every <= 0 or args.num < 2
+            or (args.minutes is not None and args.minutes <= 0)):
+        raise SystemExit("--kimg, --minutes, --eval-every and --checkpoint-every must be positive and --num at least 2")
     if args.minutes and args.article:
         raise SystemExit("--article trains for a number of steps: give it a --kimg budget, not --minutes")
     if args.jobs < 1:
@@ -808,8 +848,9 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
         else:
             print(f"\nstopped: {out / 'quality.json'} keeps the finished runs ({done or 'none yet'}); the others "
-                  f"continue from their last checkpoint (one per evaluation; a run stopped before its first trains "
-                  f"again from the start) with: python benchmarks/quality.py --resume --out {out} --kimg {args.kimg:g}",
+                  f"continue from their last checkpoint (every {args.checkpoint_every:g} kimg; a run stopped before its "
+                  f"first trains again from the start) with: python benchmarks/quality.py --resume --out {out} "
+                  f"--kimg {args.kimg:g}",
                   file=sys.stderr, flush=True)
         raise
     write_json_atomic(out / "quality.json", results)

@@ -179,7 +179,7 @@ def test_resume_carries_an_invocation_to_a_larger_budget(tmp_path, image_folder,
     assert [p["kimg"] for p in caught_up["runs"]["held"]["points"]] == [0.032, 0.064]
     assert caught_up["runs"]["longer"] == resumed["runs"]["longer"]
     assert caught_up["runs"]["capped"] == first["runs"]["capped"]
-    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --data, --jobs and kimg budgets"):
+    with pytest.raises(SystemExit, match="only --kimg, --eval-every, --checkpoint-every, --data, --jobs and kimg budgets"):
         quality.main(["--resume", "--out", str(out), "--kimg", "1", "--set", "r1_weight=1"])
     with pytest.raises(SystemExit, match="needs --kimg"):
         quality.main(["--resume", "--out", str(out)])
@@ -224,13 +224,13 @@ def test_an_invocation_stopped_in_its_first_run_resumes_and_an_earlier_one_is_no
 def test_runs_stopped_inside_an_evaluation_continue_from_their_checkpoint_with_their_points(
         tmp_path, image_folder, quality, monkeypatch, capsys):
     """A stop that loses the process (here: inside an evaluation, after the checkpoint written just
-    before it) costs at most one evaluation interval: the run continues from that checkpoint with
-    the points it had, makes the lost evaluation first, and says which training time went unclocked."""
+    before it) costs at most one checkpoint interval: the run continues from that checkpoint with
+    the points it had and its training minutes, and makes the lost evaluation first."""
     from keras_gans.metrics.callback import MetricsCallback
 
     out = tmp_path / "q"
     argv = ["--data", str(image_folder), "--resolution", "16", "--batch", "8", "--kimg", "0.096",
-            "--eval-every", "0.032", "--num", "8", "--out", str(out), "--seed", "3",
+            "--eval-every", "0.032", "--checkpoint-every", "0.016", "--num", "8", "--out", str(out), "--seed", "3",
             "--run", "a=preset:stylegan-cpu-64", "--run", "b=preset:stylegan-cpu-64"]
     argv += TINY_SETTINGS
     evaluate = MetricsCallback._evaluate
@@ -253,6 +253,7 @@ def test_runs_stopped_inside_an_evaluation_continue_from_their_checkpoint_with_t
     assert json.loads((out / "quality.json").read_text())["runs"] == {}
     stopped = json.loads((out / "a" / quality.RUN_RECORD).read_text())
     assert [p["kimg"] for p in stopped["points"]] == [0.032]
+    assert stopped["clock"]["kimg"] == 0.064 and stopped["clock"]["train_seconds"] > stopped["points"][0]["train_seconds"]
     assert [c.name for c in (out / "a" / "checkpoints").iterdir()] == ["ckpt-000000064"]
 
     stop_at(5)  # a: 0.064 (the lost one), 0.096; b from the start: 0.032, 0.064, then its last
@@ -265,16 +266,17 @@ def test_runs_stopped_inside_an_evaluation_continue_from_their_checkpoint_with_t
     a = json.loads((out / "quality.json").read_text())["runs"]["a"]
     assert [p["kimg"] for p in a["points"]] == [0.032, 0.064, 0.096]
     assert a["points"][0] == stopped["points"][0]
-    assert a["unclocked_kimg"] == 0.032 and a["continued_at_kimg"] == [0.064]
-    assert [p["train_seconds"] for p in a["points"]] == sorted(p["train_seconds"] for p in a["points"])
+    assert a["unclocked_kimg"] == 0 and a["continued_at_kimg"] == [0.064] and "clock" not in a
+    # The lost evaluation is timed at the checkpoint; the minutes go on from there.
+    assert a["points"][1]["train_seconds"] >= stopped["clock"]["train_seconds"] > a["points"][0]["train_seconds"]
+    assert a["points"][2]["train_seconds"] > a["points"][1]["train_seconds"]
     assert len(list((out / "a" / "sheets").glob("sheet-*.png"))) == 3
     assert [c.name for c in (out / "b" / "checkpoints").iterdir()] == ["ckpt-000000096"]
 
     monkeypatch.setattr(MetricsCallback, "_evaluate", evaluate)
     done = quality.main(["--resume", "--out", str(out), "--kimg", "0.096"])
     said = capsys.readouterr().out
-    assert "=== a: already trained to its budget of 0.096 kimg ===" in said
-    assert "b's train minutes leave out 0.032 kimg" in said
+    assert "=== a: already trained to its budget of 0.096 kimg ===" in said and "leave out" not in said
     assert done["runs"]["a"] == a
     b = done["runs"]["b"]
     assert [p["kimg"] for p in b["points"]] == [0.032, 0.064, 0.096] and b["continued_at_kimg"] == [0.096]
@@ -285,7 +287,7 @@ def test_runs_stopped_inside_an_evaluation_continue_from_their_checkpoint_with_t
         run = further["runs"][label]
         assert run["points"][:3] == before["points"] and run["points"][3]["kimg"] == 0.128
         assert run["continued_at_kimg"] == before["continued_at_kimg"] + [0.096]
-        assert run["unclocked_kimg"] == 0.032
+        assert run["unclocked_kimg"] == 0
 
 
 def test_what_a_stopped_run_continues_from(tmp_path, quality, capsys):
@@ -313,6 +315,15 @@ def test_what_a_stopped_run_continues_from(tmp_path, quality, capsys):
     (tmp_path / "b" / quality.RUN_RECORD).write_text(json.dumps({"points": [point(10.0), point(20.0), point(30.0)]}))
     record = quality.continued_record(tmp_path, "b", None)
     assert [p["kimg"] for p in record["points"]] == [10.0, 20.0] and record["unclocked_kimg"] == 5.0
+    assert record["resume_seconds"] == 2000.0  # the minutes go on from the last point's
+    assert "b's train minutes leave out 5 kimg" in quality.table({"runs": {"b": record}})
+    # A clock written at the checkpoint times it.
+    (tmp_path / "b" / quality.RUN_RECORD).write_text(json.dumps(
+        {"points": [point(10.0), point(20.0)], "clock": {"kimg": 25.0, "train_seconds": 2600.0}}))
+    record = quality.continued_record(tmp_path, "b", None)
+    assert record["unclocked_kimg"] == 0 and record["resume_seconds"] == 2600.0 and "clock" not in record
+    later = quality.joined_run(record, {"points": [point(5.0) | {"kimg": 30.0}], "total_seconds": 600.0})
+    assert later["points"][-1]["train_seconds"] == 2600.0 + 500.0 and "resume_seconds" not in later
     (tmp_path / "b" / quality.RUN_RECORD).write_text("{not json")
     record = quality.continued_record(tmp_path, "b", None)
     assert record["points"] == [] and record["unclocked_kimg"] == 25.0
