@@ -483,12 +483,15 @@ def train_and_evaluate(label, config, args, data_arg, real, out: Path, kimg: flo
         return run
 
     # A run stopped inside an evaluation has the checkpoint written just before it but not its
-    # point: that evaluation is made first thing (after the checkpoint is restored).
+    # point: that evaluation is made first thing (after the checkpoint is restored). It fell due
+    # at the first step past a multiple of --eval-every, which is not a multiple itself when a
+    # step shows several batches (steps_per_execution).
     every, final = int(round(args.eval_every * 1000)), int(round(kimg * 1000))
     catch_up = None
     if earlier is not None and earlier["continued_at_kimg"][-1] > last_kimg(earlier):
         reached = int(round(earlier["continued_at_kimg"][-1] * 1000))
-        catch_up = reached if reached % every == 0 or reached >= final else None
+        evaluated = int(round(last_kimg(earlier) * 1000))
+        catch_up = reached if reached // every > evaluated // every or reached >= final else None
 
     checkpoints = EveryKimg(args.checkpoint_every)
 
