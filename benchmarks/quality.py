@@ -200,7 +200,7 @@ def last_kimg(run: dict | None) -> float:
     return run["points"][-1]["kimg"] if run and run.get("points") else 0.0
 
 
-# A run's record so far, in its folder: rewritten (atomically) after each of its evaluations.
+# A run's record so far, in its folder: rewritten (atomically) after each of its checkpoints and evaluations.
 RUN_RECORD = "quality-run.json"
 
 
