@@ -254,10 +254,11 @@ def continued_record(out: Path, label: str, finished: dict | None) -> dict | Non
             "continued_at_kimg": record.get("continued_at_kimg", []) + [reached]}
 
 
-def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> None:
+def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> dict:
     """Some run must have kimg left to train. Every run must still resolve to the settings it
     started with (a preset changed since would make the extra kimg a different recipe), and a
-    finished run must have its checkpoint if it trains further."""
+    finished run must have its checkpoint if it trains further. Returns, for each run that trains
+    further, the record it continues from (continued_record)."""
     from keras_gans.config import config_differences, config_from_dict
     from keras_gans.training.checkpoints import latest_checkpoint
 
@@ -267,17 +268,21 @@ def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> 
         reached = ", ".join(f"{label} {last_kimg(previous['runs'][label]):g}" for label in configs)
         raise SystemExit(f"--resume: every run has reached its budget (kimg: {reached}); raise --kimg, or a held-back "
                          "run's --budget LABEL=Nkimg, to carry them further")
+    continued = {}
     for label, config in configs.items():
-        if label not in previous["runs"]:
-            record = continued_record(out, label, None)
+        finished = previous["runs"].get(label)
+        if further[label]:
+            if finished is not None and latest_checkpoint(out / label / "checkpoints") is None:
+                raise SystemExit(f"--resume: {out / label / 'checkpoints'} holds no checkpoint to continue {label!r} from")
+            continued[label] = continued_record(out, label, finished)
+        if finished is None:
+            record = continued[label]
             if record is None:
                 print(f"--resume: {label!r} did not finish in the first invocation; it trains again from the start")
             else:
                 evaluated = ", ".join(f"{point['kimg']:g}" for point in record["points"]) or "none yet"
                 print(f"--resume: {label!r} did not finish in the first invocation; it continues from its checkpoint "
                       f"at {record['continued_at_kimg'][-1]:g} kimg (points kept at kimg: {evaluated})")
-        elif further[label] and latest_checkpoint(out / label / "checkpoints") is None:
-            raise SystemExit(f"--resume: {out / label / 'checkpoints'} holds no checkpoint to continue {label!r} from")
         if label not in previous.get("configs", {}):
             continue
         saved = dict(previous["configs"][label])
@@ -286,6 +291,7 @@ def check_resumable(previous: dict, configs: dict, budgets: dict, out: Path) -> 
             raise SystemExit(f"--resume: run {label!r} resolves to other settings than it trained with (a preset or "
                              "default changed since):\n  " + "\n  ".join(differences)
                              + "\nStart a new invocation to compare the new settings.")
+    return continued
 
 
 def resumed_seconds(earlier: dict) -> float:
@@ -773,8 +779,9 @@ def main(argv=None):
         raise SystemExit(f"every run must train at one resolution to be compared, got {sorted(resolutions)}; pass --resolution")
     resolution = resolutions.pop()
     out = Path(args.out)
+    continued = {}
     if previous is not None:
-        check_resumable(previous, configs, budgets, out)
+        continued = check_resumable(previous, configs, budgets, out)
     elif not args.job and (out / "quality.json").exists():
         raise SystemExit(f"{out / 'quality.json'} holds an earlier invocation: carry it on with --resume --out {out} "
                          "--kimg N (a run it did not finish continues from its last checkpoint), or choose another --out")
@@ -813,7 +820,7 @@ def main(argv=None):
             print(f"\n=== {label}: already trained to its budget of {budgets[label][0]:g} kimg ===", flush=True)
         else:
             to_train.append((label, kind, value))
-            earlier_runs[label] = continued_record(out, label, earlier) if previous is not None else None
+            earlier_runs[label] = continued.get(label)
     side_by_side = args.jobs > 1 and len(to_train) > 1
     # Side by side, each run's process extracts the real set's features itself; here only the
     # runs trained in this process and the article's need them.

@@ -331,6 +331,15 @@ def test_what_a_stopped_run_continues_from(tmp_path, quality, capsys):
     assert "quality-run.json is unreadable" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="older than its last evaluation in quality.json \\(30 kimg\\)"):
         quality.continued_record(tmp_path, "b", {"points": [point(30.0)]})
+    # --resume reads each record once: check_resumable hands main what each run continues from.
+    previous = {"runs": {"a": finished}}
+    capsys.readouterr()
+    continued = quality.check_resumable(previous, {"a": None, "b": None}, {"a": (40.0, None), "b": (40.0, None)},
+                                        tmp_path)
+    assert [p["kimg"] for p in continued["a"]["points"]] == [10.0, 20.0, 30.0] and continued["b"]["points"] == []
+    said = capsys.readouterr().out
+    assert said.count("is unreadable") == 1 and "'b' did not finish in the first invocation; it continues from its " \
+        "checkpoint at 25 kimg (points kept at kimg: none yet)" in said
 
 
 def test_an_invocation_stopped_in_the_articles_run_keeps_ours_and_says_it_cannot_resume(
