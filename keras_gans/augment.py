@@ -234,7 +234,28 @@ def ada_augment(images, p, seed_generator, pipeline: str | tuple[str, ...] = "bg
     if any(name in names for name in ADA_PIPELINES["color"]) and images.shape[-1] == 3:
         colour = _colour_matrix(batch, names, p, seed_generator, hue_max)
         images = tf.einsum("bij,bhwj->bhwi", colour[:, :3, :3], images) + colour[:, None, None, :3, 3]
+    if "noise" in names:
+        # Gaussian noise whose strength is itself drawn per image: |N(0, 0.1)|, the paper's.
+        sigma = _gate(tf.abs(_draw([batch], seed_generator, "normal")) * 0.1, p, seed_generator)
+        images = images + _draw([batch, *images.shape[1:]], seed_generator, "normal") * sigma[:, None, None, None]
+    if "cutout" in names:
+        images = images * _cutout_mask(images, p, seed_generator)
     return tf.cast(images, dtype)
+
+
+def _cutout_mask(images, p, seed_generator, size=0.5):
+    """1 outside, 0 inside a square of ``size`` of the side centred anywhere (it may hang over
+    the border), per image with probability ``p``: the paper's cutout, which blanks to the grey
+    middle of [-1, 1] like DiffAugment's."""
+    batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
+    half = _gate(tf.fill([batch], size / 2), p, seed_generator)
+    centre = _draw([batch, 2], seed_generator)
+    x = (tf.range(width, dtype=tf.float32) + 0.5) / width
+    y = (tf.range(height, dtype=tf.float32) + 0.5) / height
+    outside_x = tf.abs(x[None, :] - centre[:, :1]) >= half[:, None]
+    outside_y = tf.abs(y[None, :] - centre[:, 1:]) >= half[:, None]
+    outside = tf.logical_or(outside_x[:, None, :], outside_y[:, :, None])
+    return tf.cast(outside, images.dtype)[:, :, :, None]
 
 
 def ada_adjustment(p, real_sign_mean, target: float, images: int, speed_kimg: float):

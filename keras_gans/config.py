@@ -34,8 +34,12 @@ ADA_PIPELINES = {
     "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
     "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
             "brightness", "contrast", "lumaflip", "hue", "saturation"),
+    # The paper's image-space corruptions (its "bgcfnc" without the filter group).
+    "corrupt": ("noise", "cutout"),
+    "bgcnc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+              "brightness", "contrast", "lumaflip", "hue", "saturation", "noise", "cutout"),
 }
-AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc"]
+AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc", "corrupt", "bgcnc"]
 # The settings each augmentation reads; given with another augment they would do nothing.
 AUGMENT_SETTINGS = {
     "diffaug": ("diffaugment_policy", "diffaugment_translation_ratio", "diffaugment_cutout_ratio"),

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_gans import augment
+from keras_gans.config import ADA_PIPELINES
 
 
 def _images(batch=8, size=16, channels=3, seed=0):
@@ -132,6 +133,25 @@ def test_ada_probability_is_per_transform_and_per_sample():
     assert set(np.round(np.asarray(blitted), 4).ravel().tolist()) <= set(range(16))
 
 
+def test_ada_corruptions_blank_a_half_side_square_and_add_noise_of_a_per_image_strength():
+    images = _images(64) * 0 + 1.0
+    seed = keras.random.SeedGenerator(2)
+    blanked = np.asarray(augment.ada_augment(images, 1.0, seed, ("cutout",)))
+    assert set(np.unique(blanked)) <= {0.0, 1.0}
+    for image in blanked[..., 0]:
+        rows, cols = np.nonzero(image == 0)
+        # One axis-aligned square of half the side, cut where it hangs over the border.
+        assert 0 < len(rows) == (np.ptp(rows) + 1) * (np.ptp(cols) + 1) and np.ptp(rows) < 8 and np.ptp(cols) < 8
+    assert (blanked == 0).mean(axis=(1, 2, 3)).max() == 0.25
+    untouched = np.asarray(augment.ada_augment(images, 0.5, seed, ("cutout",)))
+    assert 0.25 < (untouched == 1).all(axis=(1, 2, 3)).mean() < 0.75
+    noisy = np.asarray(augment.ada_augment(images, 1.0, seed, ("noise",))) - 1.0
+    spread = noisy.std(axis=(1, 2, 3))
+    # |N(0, 0.1)| per image: a median near 0.067, images far apart.
+    assert 0.04 < np.median(spread) < 0.1 and spread.max() > 3 * spread.min()
+    np.testing.assert_allclose(noisy.mean(axis=(1, 2, 3)), 0, atol=0.05)
+
+
 def test_ada_adjustment_moves_p_by_the_speed_and_clips():
     step = augment.ada_adjustment(0.5, 0.9, 0.6, images=64, speed_kimg=20)
     assert float(step) == pytest.approx(0.5 + 64 / 20000)
@@ -206,6 +226,11 @@ def test_engine_applies_only_the_transforms_ada_skip_leaves(tiny_stylegan_config
     out = np.asarray(full._augment(images))
     assert not np.all(np.all(np.abs(out - np.asarray(images)) < 1e-5, axis=(1, 2, 3))
                       | np.all(np.abs(out - np.asarray(images)[:, :, ::-1]) < 1e-5, axis=(1, 2, 3)))
+    # The corruptions through the engine: cutout alone at p = 1 blanks part of every image.
+    cutout = build_gan(tiny_stylegan_config(16, augment="ada", ada_pipeline="bgcnc", ada_skip=",".join(
+        name for name in ADA_PIPELINES["bgcnc"] if name != "cutout"), augment_p=1.0, augment_adjust=False), seed=0)
+    out = np.asarray(cutout._augment(images * 0 + 1.0))
+    assert set(np.unique(out)) <= {0.0, 1.0} and (out == 0).any(axis=(1, 2, 3)).all()
 
 
 def test_engine_raises_p_when_d_overfits_and_keeps_it_constant_when_told(tiny_stylegan_config):
