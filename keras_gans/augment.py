@@ -239,23 +239,10 @@ def ada_augment(images, p, seed_generator, pipeline: str | tuple[str, ...] = "bg
         sigma = _gate(tf.abs(_draw([batch], seed_generator, "normal")) * 0.1, p, seed_generator)
         images = images + _draw([batch, *images.shape[1:]], seed_generator, "normal") * sigma[:, None, None, None]
     if "cutout" in names:
-        images = images * _cutout_mask(images, p, seed_generator)
+        # DiffAugment's square of half the side (the paper's cutout_size), on each image with p.
+        cut = _draw([batch], seed_generator) < p
+        images = tf.where(cut[:, None, None, None], random_cutout(images, seed_generator), images)
     return tf.cast(images, dtype)
-
-
-def _cutout_mask(images, p, seed_generator, size=0.5):
-    """1 outside, 0 inside a square of ``size`` of the side centred anywhere (it may hang over
-    the border), per image with probability ``p``: the paper's cutout, which blanks to the grey
-    middle of [-1, 1] like DiffAugment's."""
-    batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    half = _gate(tf.fill([batch], size / 2), p, seed_generator)
-    centre = _draw([batch, 2], seed_generator)
-    x = (tf.range(width, dtype=tf.float32) + 0.5) / width
-    y = (tf.range(height, dtype=tf.float32) + 0.5) / height
-    outside_x = tf.abs(x[None, :] - centre[:, :1]) >= half[:, None]
-    outside_y = tf.abs(y[None, :] - centre[:, 1:]) >= half[:, None]
-    outside = tf.logical_or(outside_x[:, None, :], outside_y[:, :, None])
-    return tf.cast(outside, images.dtype)[:, :, :, None]
 
 
 def ada_adjustment(p, real_sign_mean, target: float, images: int, speed_kimg: float):

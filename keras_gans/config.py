@@ -27,17 +27,13 @@ LossChoice = Literal["nonsaturating", "least-squares", "hinge", "wasserstein"]
 GradientPenaltyChoice = Literal["none", "wgan-gp", "dragan"]
 # ADA's groups of transforms (Karras et al. 2020, table 2; keras_gans.augment implements them):
 # pixel blitting, geometric, colour, and their unions.
+_BLIT = ("xflip", "rotate90", "xint")
+_GEOM = ("scale", "rotate", "aniso", "xfrac")
+_COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
+_CORRUPT = ("noise", "cutout")  # the paper's image-space corruptions ("bgcfnc" less the filter)
 ADA_PIPELINES = {
-    "blit": ("xflip", "rotate90", "xint"),
-    "geom": ("scale", "rotate", "aniso", "xfrac"),
-    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
-    "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
-    "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-            "brightness", "contrast", "lumaflip", "hue", "saturation"),
-    # The paper's image-space corruptions (its "bgcfnc" without the filter group).
-    "corrupt": ("noise", "cutout"),
-    "bgcnc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-              "brightness", "contrast", "lumaflip", "hue", "saturation", "noise", "cutout"),
+    "blit": _BLIT, "geom": _GEOM, "color": _COLOR, "corrupt": _CORRUPT,
+    "bg": _BLIT + _GEOM, "bgc": _BLIT + _GEOM + _COLOR, "bgcnc": _BLIT + _GEOM + _COLOR + _CORRUPT,
 }
 AdaPipelineChoice = Literal["blit", "geom", "color", "bg", "bgc", "corrupt", "bgcnc"]
 # The settings each augmentation reads; given with another augment they would do nothing.
