@@ -415,6 +415,7 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
         load_config_file,
         model_default_config,
         preset_config,
+        refuse_typed_settings_unused,
     )
 
     try:
@@ -440,6 +441,7 @@ def load_config(kind: str, value: str, overrides: dict, args, label: str):
         if args.batch:
             flags["batch_size"] = args.batch
         config = apply_layers(config, layers + [(flags, f"--set {label}.*")])
+        refuse_typed_settings_unused(config, overrides)
         check_model_config(config)
         return config
     except (ConfigError, OSError, json.JSONDecodeError) as error:

@@ -201,18 +201,12 @@ class GANConfig:
         """Refuse settings of an augmentation that is not on, which would otherwise be silently ignored.
 
         "Given" means different from this model's default, so presets and saved configs that keep
-        the defaults pass, while ``--set ada_target=0.4`` without ``augment=ada`` does not.
+        the defaults pass, while ``--set ada_target=0.4`` without ``augment=ada`` does not. A
+        setting typed on the command line with its default value is caught by
+        :func:`refuse_typed_settings_unused`.
         """
         defaults = {f.name: f.default for f in dataclasses.fields(self) if f.default is not dataclasses.MISSING}
-        for augment, names in AUGMENT_SETTINGS.items():
-            given = [name for name in names if name in defaults and getattr(self, name) != defaults[name]]
-            if given and self.augment != augment:
-                settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in given)
-                raise ConfigError(
-                    f"{settings}: {'these settings apply' if len(given) > 1 else 'this setting applies'} only with "
-                    f"augment={augment}, but augment is {self.augment!r}; set augment={augment}, or drop "
-                    f"{'them' if len(given) > 1 else 'it'} (otherwise {'they' if len(given) > 1 else 'it'} would be ignored)"
-                )
+        _refuse_augment_settings_unused(self, [name for name in defaults if getattr(self, name) != defaults[name]])
 
     def ada_transforms(self) -> tuple[str, ...]:
         """The transforms of ada_pipeline that ada_skip does not leave out, in the pipeline's order."""
@@ -353,6 +347,29 @@ def _coerce(name: str, value, annotation):
     except (ValueError, TypeError):
         raise ConfigError(f"{name}: {value!r} is not a valid {hints.__name__}") from None
     return value
+
+
+def _refuse_augment_settings_unused(config: GANConfig, names) -> None:
+    for augment, settings in AUGMENT_SETTINGS.items():
+        given = [name for name in settings if name in names]
+        if given and config.augment != augment:
+            listed = ", ".join(f"{name}={getattr(config, name)!r}" for name in given)
+            several = len(given) > 1
+            raise ConfigError(
+                f"{listed}: {'these settings apply' if several else 'this setting applies'} only with "
+                f"augment={augment}, but augment is {config.augment!r}; set augment={augment}, or drop "
+                f"{'them' if several else 'it'} (otherwise {'they' if several else 'it'} would be ignored)"
+            )
+
+
+def refuse_typed_settings_unused(config: GANConfig, typed) -> None:
+    """Refuse settings typed by hand (``--set``, flags) that the resolved ``config`` would ignore.
+
+    :class:`GANConfig` itself can only tell a setting that differs from its default; a user who
+    types ``--set ada_target=0.6`` without ``augment=ada`` means something too, though 0.6 is
+    the default, and is told so instead of training without ADA.
+    """
+    _refuse_augment_settings_unused(config, {key.replace("-", "_") for key in typed})
 
 
 def apply_overrides(config: GANConfig, overrides: dict[str, Any], source: str) -> GANConfig:

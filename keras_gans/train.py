@@ -25,6 +25,7 @@ from keras_gans.config import (
     model_default_config,
     preset_config,
     preset_model,
+    refuse_typed_settings_unused,
 )
 from keras_gans.data.builtin import builtin_set_name
 from keras_gans.data.folders import DatasetError
@@ -167,6 +168,7 @@ def resolve_config(args):
         layers.append((flags, "command line"))
     if layers:
         config = apply_layers(config, layers)
+        refuse_typed_settings_unused(config, flags)
         explicit = True
     return config, explicit
 

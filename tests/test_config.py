@@ -151,6 +151,11 @@ def test_settings_of_an_augmentation_that_is_off_are_refused(tmp_path):
         _resolve(["--preset", "stylegan-cpu-64", "--augment", "ada", "--set", "diffaugment_policy=color"])
     config, _ = _resolve(["--preset", "stylegan-cpu-64", "--augment", "ada", "--set", "ada_target=0.4"])
     assert config.augment == "ada" and config.ada_target == 0.4
+    # Typed by hand, a setting is refused even at its default value: 0.6 is ADA's default target.
+    with pytest.raises(ConfigError, match=r"ada_target=0\.6: this setting applies only with augment=ada, but augment is 'none'"):
+        _resolve(["--preset", "stylegan-cpu-64", "--set", "ada-target=0.6"])
+    with pytest.raises(ConfigError, match=r"diffaugment_policy='color,translation': this setting applies only with augment=diffaug"):
+        _resolve(["--preset", "fastgan-64", "--augment", "none", "--set", "diffaugment_policy=color,translation"])
     # A model's own defaults are not "given": FastGAN's DiffAugment policy stays when it is switched off.
     config, _ = _resolve(["--preset", "fastgan-64", "--augment", "none"])
     assert config.augment == "none" and config.diffaugment_policy == preset_config("fastgan-64").diffaugment_policy

@@ -397,6 +397,9 @@ def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
     # A whole-model check (StyleGAN's width list against the resolution) fails before training too.
     with pytest.raises(SystemExit, match="synthesis_widths needs 4 entries at 64x64, got 1"):
         quality.main(["--preset", "stylegan-cpu-64", "--set", "synthesis_widths=8", "--out", str(tmp_path)])
+    # A setting typed for a run whose augmentation is off, though equal to its default (ADA's target).
+    with pytest.raises(SystemExit, match=r"run 'plain': ada_target=0\.6: this setting applies only with augment=ada"):
+        quality.main(["--run", "plain=preset:stylegan-cpu-64", "--set", "plain.ada_target=0.6", "--out", str(tmp_path)])
     assert not (tmp_path / "quality.json").exists()
 
 
