@@ -579,7 +579,8 @@ def train_in_jobs(args, labels: list[str], earlier_runs: dict, out: Path, finish
     the invocation's own arguments and --job LABEL (continuing from its checkpoint where
     ``earlier_runs`` holds a record for it); calls ``finished(label, run)`` as each ends.
     A failed run is reported with its log and the others go on. Ctrl-C reaches the processes too
-    (one process group); any still running 10 s later are sent SIGINT."""
+    (one process group); any still running 10 s later are sent SIGINT, which is how a SIGTERM
+    sent to this process alone stops them."""
     import signal
 
     waiting, running, failed = list(labels), {}, []
@@ -612,12 +613,16 @@ def train_in_jobs(args, labels: list[str], earlier_runs: dict, out: Path, finish
                     failed.append(f"{label} (exit status {process.returncode}; see {log})")
                     print(f"=== {label}: failed after {minutes:.1f} min; see {log} ===", flush=True)
     except KeyboardInterrupt:
+        # Ctrl-C reached the workers as well; a SIGTERM sent to this process alone did not. One
+        # shared grace period, then one SIGINT each: a second would stop them before they save.
+        grace_ends = time.monotonic() + 10
         for process, *_ in running.values():
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=max(0.0, grace_ends - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGINT)
-                process.wait()
+        for process, *_ in running.values():
+            process.wait()
         raise
     if failed:
         raise SystemExit("runs that failed: " + "; ".join(failed)
@@ -887,6 +892,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from keras_gans.training.interrupts import treat_sigterm_as_ctrl_c
+
+    treat_sigterm_as_ctrl_c()  # `kill` stops the workers and says how to resume, as Ctrl-C does
     try:
         main()
     except KeyboardInterrupt:  # main said what was kept and how to go on; no traceback

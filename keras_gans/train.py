@@ -31,6 +31,7 @@ from keras_gans.data.builtin import builtin_set_name
 from keras_gans.data.folders import DatasetError
 from keras_gans.metrics.callback import MetricsCallback
 from keras_gans.training.checkpoints import CheckpointWriteError
+from keras_gans.training.interrupts import treat_sigterm_as_ctrl_c
 from keras_gans.training.run import RunError, RunSettings, train
 from keras_gans.training.strategy import CPU_THREADING, STRATEGIES, StrategyError
 # About ten minutes on a 2-core CPU for the built-in default, about 45 for FastGAN on a folder
@@ -173,30 +174,9 @@ def resolve_config(args):
     return config, explicit
 
 
-def _handle_signals():
-    """SIGTERM (kill, job schedulers, container stops) is treated like Ctrl-C: the run saves a
-    checkpoint before exiting instead of losing everything since the last one (during training
-    training.interrupts makes that stop wait for the end of the step). SIGUSR1 prints every
-    thread's stack to stderr without stopping, to see where a run that seems stuck is waiting."""
-    import faulthandler
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
-    if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:
-        # sys.__stderr__: sys.stderr may be a stand-in without a file descriptor (notebooks, pytest).
-        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    _handle_signals()
+    treat_sigterm_as_ctrl_c()
 
     if args.list_presets:
         for name, model, description in list_presets():

@@ -8,12 +8,15 @@ that follows. A CI run once stayed alive for over two minutes after SIGTERM inst
 and exiting. So the first signal only asks for a stop, and the run stops at the next step
 boundary, where no TensorFlow call is in flight; a second signal stops at once, for a run that
 is stuck. (``keras_gans.train`` also prints every thread's stack on SIGUSR1, to see where.)
+Outside training, ``treat_sigterm_as_ctrl_c`` makes a process's SIGTERM raise KeyboardInterrupt,
+so that the same clean-up runs for ``kill`` as for Ctrl-C.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 import keras
@@ -58,3 +61,24 @@ class StopOnSignal(keras.callbacks.Callback):
             for signum, handler in previous.items():
                 # None: a handler installed outside Python, which cannot be put back from here.
                 signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def treat_sigterm_as_ctrl_c() -> None:
+    """SIGTERM (kill, job schedulers, container stops) raises KeyboardInterrupt, as Ctrl-C does:
+    a run saves a checkpoint before exiting instead of losing everything since the last one
+    (during training ``StopOnSignal`` makes that stop wait for the end of the step), and a parent
+    process stops its workers instead of leaving them training. SIGUSR1 prints every thread's
+    stack to stderr without stopping, to see where a process that seems stuck is waiting. Only
+    the main thread can install handlers; elsewhere this does nothing."""
+    import faulthandler
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:
+        # sys.__stderr__: sys.stderr may be a stand-in without a file descriptor (notebooks, pytest).
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)

@@ -363,6 +363,58 @@ def test_an_invocation_stopped_in_the_articles_run_keeps_ours_and_says_it_cannot
         quality.main(["--resume", "--out", str(out), "--kimg", "0.064"])
 
 
+def _processes_naming(text: str) -> list[int]:
+    """The processes whose command line holds ``text`` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                found.append(int(entry.name))
+        except OSError:  # a process that ended while we looked
+            pass
+    return found
+
+
+@pytest.mark.faults
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds the workers through Linux's /proc")
+def test_sigterm_to_the_invocation_alone_stops_its_workers_and_says_how_to_resume(tmp_path, image_folder):
+    """`kill PID` reaches the parent only, not its workers (Ctrl-C reaches the whole group). Its
+    workers must stop, not go on training into --out unseen, where a --resume would meet them."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "q"
+    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "quality.py"), "--data", str(image_folder),
+               "--resolution", "16", "--batch", "8", "--kimg", "100", "--eval-every", "100", "--num", "8",
+               "--checkpoint-every", "0.016", "--out", str(out), "--jobs", "2",
+               "--run", "a=preset:stylegan-cpu-64", "--run", "b=preset:stylegan-cpu-64", *TINY_SETTINGS]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "KERAS_GANS_CACHE": str(tmp_path / "cache")})
+    deadline = time.time() + 300
+    # Both workers have trained steps once each has written a checkpoint (every 2 steps here).
+    while time.time() < deadline and not all(list((out / label / "checkpoints").glob("ckpt-*"))
+                                             for label in ("a", "b")):
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        time.sleep(0.5)
+    assert len(_processes_naming(f"--out {out} --jobs 1 --job")) == 2
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the invocation did not stop within 120 s of SIGTERM")
+    left_training = _processes_naming(f"--out {out} --jobs 1 --job")
+    for pid in left_training:  # so that a failure here leaves nothing running
+        os.kill(pid, signal.SIGKILL)
+    assert left_training == []
+    assert process.returncode == 130, output[-3000:]
+    assert f"--resume --out {out} --kimg 100" in output
+    for label in ("a", "b"):
+        assert "stopping after this step" in (out / f"{label}.log").read_text()
+
+
 def test_bad_runs_and_settings_fail_before_training(tmp_path, quality):
     with pytest.raises(SystemExit, match="LABEL=preset:NAME"):
         quality.main(["--run", "nolabel", "--out", str(tmp_path)])
