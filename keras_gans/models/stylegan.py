@@ -472,9 +472,10 @@ def small_set_preset() -> StyleGANConfig:
     discriminator twice as wide as stylegan-cpu-64's, which the augmentation keeps from memorising
     the set, and stylegan-conditional-64's two mapping layers, batch 8 and learning rates 1.5e-3.
     On 403 paintings at 128x128, 40 kimg, seed 0, its KID was 33% lower than the same recipe's
-    without augmentation on a Zen 5 (FID 140 against 180) and 3% higher on a Zen 3 (docs/quality.md,
-    "A wider discriminator" and "Four seeds in one invocation"); over four seeds DiffAugment paid
-    from 80 kimg on. The wider D costs about 1.9x per image."""
+    without augmentation in one invocation on a Zen 4, as on a Zen 5 (FID 140 against 180), and 3%
+    higher on a Zen 3 (docs/quality.md, "All three in one invocation on a Zen 4" and "Four seeds in
+    one invocation"); over four seeds DiffAugment paid from 80 kimg on. The wider D costs about
+    1.9x per image."""
     return replace(
         cpu_64_preset(), augment="diffaug", discriminator_width_multiplier=2,
         mapping_layers=2, batch_size=8, g_learning_rate=1.5e-3, d_learning_rate=1.5e-3,
