@@ -179,6 +179,11 @@ class GANConfig:
                 )
         if not 0.0 <= self.augment_p <= 1.0:
             raise ConfigError(f"augment_p: {self.augment_p} is not a probability (0 to 1)")
+        if not -1.0 <= self.ada_target <= 1.0:
+            raise ConfigError(
+                f"ada_target: {self.ada_target} is outside -1 to 1, where r_t = E[sign(D(real))] lies "
+                "(the paper's 0.6 is the default)"
+            )
         if not 0.0 <= self.ada_hue_max <= 1.0:
             raise ConfigError(
                 f"ada_hue_max: {self.ada_hue_max} is outside 0 to 1 (half-turns of hue; 1 allows any hue, 0 none)"

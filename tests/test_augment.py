@@ -171,6 +171,8 @@ def test_ada_settings_are_checked_when_the_config_is_resolved(tiny_stylegan_conf
         tiny_stylegan_config(16, augment="ada", augment_p=1.5)
     with pytest.raises(ConfigError, match="ada_hue_max: 2.0 is outside 0 to 1"):
         tiny_stylegan_config(16, augment="ada", ada_hue_max=2.0)
+    with pytest.raises(ConfigError, match="ada_target: 6.0 is outside -1 to 1"):  # 0.6 mistyped
+        tiny_stylegan_config(16, augment="ada", ada_target=6.0)
 
 
 def test_ada_hue_max_bounds_the_hue_rotation():
