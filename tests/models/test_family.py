@@ -81,6 +81,33 @@ def test_one_compiled_train_step(case):
     assert any(not np.allclose(a, keras.ops.convert_to_numpy(b)) for a, b in zip(d_before, gan.discriminator.trainable_variables))
 
 
+@pytest.mark.parametrize("augment", ["diffaug", "ada"])
+@pytest.mark.parametrize("case", CASES)
+def test_compiled_steps_with_each_augmentation(case, augment):
+    """DiffAugment and ADA train compiled steps of every model of the family (FastGAN's own
+    tests cover it), and ADA adjusts p inside them."""
+    # ada_target -1: r_t is never below it, so p never falls.
+    ada = {"augment_p": 0.2, "ada_interval": 1, "augment_speed_kimg": 0.1, "ada_target": -1.0}
+    config = tiny_config(case, 16, augment=augment, steps_per_execution=2, **(ada if augment == "ada" else {}))
+    gan = build_gan(config, seed=3)
+    gan.compile()
+    d_before = [keras.ops.convert_to_numpy(v) for v in gan.discriminator.trainable_variables]
+    _, labels, images = _inputs(config, batch=config.batch_size * config.n_critic)
+    history = gan.fit(tf.data.Dataset.from_tensors((images, labels)).repeat(), steps_per_epoch=2, epochs=1, verbose=0)
+    for name, values in history.history.items():
+        assert np.isfinite(values[-1]), name
+    assert int(gan.steps_done.numpy()) == 2
+    assert any(not np.allclose(a, keras.ops.convert_to_numpy(b)) for a, b in zip(d_before, gan.discriminator.trainable_variables))
+    if augment == "ada":
+        # Each step moves p by the real images D saw (batch times n_critic) / (speed * 1000), up
+        # unless r_t equals the target, that is, unless D scored every real image below zero.
+        step = config.batch_size * config.n_critic / 100
+        moved = (float(gan.augment_p.numpy()) - 0.2) / step
+        assert moved == pytest.approx(round(moved), abs=1e-4) and round(moved) in (0, 1, 2)
+        if history.history["augment_rt"][-1] > -1.0:
+            assert round(moved) >= 1
+
+
 def _quiet_noise(model):
     for layer in model._flatten_layers():
         if isinstance(layer, NoiseInjection):

@@ -92,6 +92,20 @@ def test_compiled_step_and_reconstruction_loss_falls():
     assert int(gan.images_seen.numpy()) == 42 * config.batch_size
 
 
+def test_compiled_steps_with_ada():
+    """FastGAN trains with DiffAugment by default (above); ADA in its place trains too, and p is
+    adjusted inside the compiled steps (never down here: the target -1 is at or below any r_t)."""
+    config = dataclasses.replace(preset_config("fastgan-64"), augment="ada",
+                                 steps_per_execution=2, augment_p=0.2, ada_interval=1, ada_target=-1.0)
+    gan = build_gan(config, seed=0)
+    gan.compile()
+    history = gan.fit(_dataset(config).repeat(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    assert float(gan.augment_p.numpy()) >= 0.2
+    if history["augment_rt"][-1] > -1.0:
+        assert float(gan.augment_p.numpy()) > 0.2
+
+
 def test_checkpoint_leaves_out_the_perceptual_network(tmp_path):
     from keras_gans.training.checkpoints import CheckpointManager
 
