@@ -66,10 +66,9 @@ class StopOnSignal(keras.callbacks.Callback):
 def treat_sigterm_as_ctrl_c() -> None:
     """SIGTERM (kill, job schedulers, container stops) raises KeyboardInterrupt, as Ctrl-C does:
     a run saves a checkpoint before exiting instead of losing everything since the last one
-    (during training ``StopOnSignal`` makes that stop wait for the end of the step), and a parent
-    process stops its workers instead of leaving them training. SIGUSR1 prints every thread's
-    stack to stderr without stopping, to see where a process that seems stuck is waiting. Only
-    the main thread can install handlers; elsewhere this does nothing."""
+    (during training ``StopOnSignal`` makes that stop wait for the end of the step). SIGUSR1
+    prints every thread's stack to stderr without stopping, to see where a process that seems
+    stuck is waiting. Only the main thread can install handlers; elsewhere this does nothing."""
     import faulthandler
 
     if threading.current_thread() is not threading.main_thread():
